@@ -1,0 +1,34 @@
+# Runtime shared by every pretraining config.
+default_scope = 'dense_ssl_mm'
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+# PixPro: target momentum m0 = 0.99 rising to 1 along a cosine over all optimizer steps.
+custom_hooks = [
+    dict(type='MomentumEncoderHook', base_target_momentum=0.99, end_target_momentum=1.0,
+         schedule='cosine')
+]
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+# Models are written with BN; in a distributed run mmengine converts every BN (online and
+# target) to torch SyncBN (the reference recipe). A run of one process keeps BN. On CPU
+# with several processes (gloo), SyncBN has no CPU path: set `sync_bn=None`.
+sync_bn = 'torch'
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(window_size=10, by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, diff_rank_seed=True)

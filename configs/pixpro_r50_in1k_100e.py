@@ -1,0 +1,7 @@
+# PixPro R50 on ImageNet-1k, 100 epochs (paper: 58.8 VOC AP, 40.8/36.8 COCO box/mask AP).
+_base_ = [
+    '_base_/models/pixpro_r50.py',
+    '_base_/datasets/imagenet_images.py',
+    '_base_/schedules/lars_coslr_100e.py',
+    '_base_/default_runtime.py',
+]

@@ -1,0 +1,9 @@
+from .crop import RandomResizedCropWithBox, box_overlap_area
+from .formatting import PackPairedViews
+from .paired_view import PairedViewTransform
+from .photometric import ColorJitter, GaussianBlur, Solarize
+
+__all__ = [
+    'RandomResizedCropWithBox', 'box_overlap_area', 'PackPairedViews', 'PairedViewTransform',
+    'ColorJitter', 'GaussianBlur', 'Solarize'
+]

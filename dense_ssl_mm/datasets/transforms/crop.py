@@ -1,0 +1,105 @@
+"""Random resized crop that records its crop box in original-image pixels."""
+import math
+from typing import Optional, Sequence, Tuple, Union
+
+import mmcv
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from dense_ssl_mm.registry import TRANSFORMS
+
+Box = Tuple[float, float, float, float]
+
+
+def box_overlap_area(a: Box, b: Box) -> float:
+    """Area of the intersection of two (x1, y1, x2, y2) boxes, 0 if disjoint."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    return max(w, 0.0) * max(h, 0.0)
+
+
+@TRANSFORMS.register_module()
+class RandomResizedCropWithBox(BaseTransform):
+    """torchvision's RandomResizedCrop, recording the crop box for dense correspondence.
+
+    The crop's area is a fraction ``scale`` of the image and its aspect ratio lies in
+    ``ratio`` (log-uniform); after ``max_attempts`` failures it falls back to a central crop
+    with the ratio clamped into range. The crop is resized to ``size``.
+
+    If ``results['crop_overlap']`` holds ``(box, min_area)`` (set by
+    :class:`PairedViewTransform` for views that must overlap), candidates whose intersection
+    with ``box`` is smaller than ``min_area`` pixels are rejected too, and the fallback after
+    ``max_attempts`` is ``box`` itself (full overlap, always valid).
+
+    Required keys: ``img``. Optional: ``crop_overlap``.
+    Modified keys: ``img``, ``img_shape``.
+    Added keys: ``crop_box`` (np.float32 ``[x1, y1, x2, y2]`` in pixels of the image this
+    transform received, x2/y2 exclusive), ``crop_fallback`` (bool).
+
+    Args:
+        size: Output (h, w), or one int for a square.
+        scale: Range of the crop's area as a fraction of the image area.
+        ratio: Range of the crop's aspect ratio (width / height).
+        max_attempts: Samples tried before the fallback.
+        interpolation: mmcv interpolation for the resize.
+    """
+
+    def __init__(self,
+                 size: Union[int, Sequence[int]],
+                 scale: Tuple[float, float] = (0.08, 1.0),
+                 ratio: Tuple[float, float] = (3. / 4., 4. / 3.),
+                 max_attempts: int = 10,
+                 interpolation: str = 'bilinear') -> None:
+        self.size = (size, size) if isinstance(size, int) else tuple(size)
+        if not (0 < scale[0] <= scale[1] <= 1):
+            raise ValueError(f'scale must satisfy 0 < min <= max <= 1, got {scale}')
+        if not (0 < ratio[0] <= ratio[1]):
+            raise ValueError(f'ratio must satisfy 0 < min <= max, got {ratio}')
+        self.scale, self.ratio = tuple(scale), tuple(ratio)
+        self.max_attempts = max_attempts
+        self.interpolation = interpolation
+
+    def sample_box(self, height: int, width: int,
+                   overlap: Optional[Tuple[Box, float]] = None) -> Tuple[Box, bool]:
+        """Draw a crop box (x1, y1, x2, y2) in integer pixels; also say if it is a fallback."""
+        area = height * width
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(self.max_attempts):
+            target = area * np.random.uniform(*self.scale)
+            aspect = math.exp(np.random.uniform(*log_ratio))
+            w = int(round(math.sqrt(target * aspect)))
+            h = int(round(math.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                y = np.random.randint(0, height - h + 1)
+                x = np.random.randint(0, width - w + 1)
+                box = (float(x), float(y), float(x + w), float(y + h))
+                if overlap is None or box_overlap_area(box, overlap[0]) >= overlap[1]:
+                    return box, False
+        if overlap is not None:
+            return tuple(float(v) for v in overlap[0]), True
+        in_ratio = width / height
+        if in_ratio < self.ratio[0]:
+            w, h = width, int(round(width / self.ratio[0]))
+        elif in_ratio > self.ratio[1]:
+            w, h = int(round(height * self.ratio[1])), height
+        else:
+            w, h = width, height
+        x, y = (width - w) // 2, (height - h) // 2
+        return (float(x), float(y), float(x + w), float(y + h)), True
+
+    def transform(self, results: dict) -> dict:
+        img = results['img']
+        height, width = img.shape[:2]
+        box, fallback = self.sample_box(height, width, results.get('crop_overlap'))
+        x1, y1, x2, y2 = (int(v) for v in box)
+        crop = img[y1:y2, x1:x2]
+        results['img'] = mmcv.imresize(
+            crop, (self.size[1], self.size[0]), interpolation=self.interpolation)
+        results['img_shape'] = results['img'].shape[:2]
+        results['crop_box'] = np.array(box, dtype=np.float32)
+        results['crop_fallback'] = fallback
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(size={self.size}, scale={self.scale}, '
+                f'ratio={self.ratio}, interpolation={self.interpolation!r})')

@@ -1,0 +1,74 @@
+"""Two augmented views of one image, each with its crop box and flip flag."""
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform, Compose
+
+from dense_ssl_mm.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PairedViewTransform(BaseTransform):
+    """Make two views of ``results['img']``, each through its own pipeline.
+
+    Each view pipeline must contain one crop transform that writes ``crop_box`` (such as
+    :class:`RandomResizedCropWithBox`) and may contain mmcv's ``RandomFlip`` with
+    ``direction='horizontal'``; photometric transforms may follow in any order. The geometry
+    convention (see ``models/utils/correspondence.py``): the box is in pixels of the loaded
+    image, ``(x1, y1, x2, y2)`` with x2/y2 exclusive, never flipped; the flip is a separate flag.
+
+    With ``min_overlap_area`` set, the second view's crop is drawn so that it shares at least
+    that many pixels (area, in original-image pixels) with the first view's crop: the crop
+    transform rejects other candidates and, after its ``max_attempts`` tries, falls back to
+    the first view's box (recorded as ``view_fallbacks``).
+
+    Required keys: ``img``.
+    Added keys: ``views`` (list of two HxWx3 uint8 arrays), ``view_boxes`` (np.float32
+    ``(2, 4)``), ``view_flips`` (bool ``(2,)``), ``view_fallbacks`` (bool ``(2,)``).
+
+    Args:
+        view_pipelines: Two lists of transform configs, one per view.
+        min_overlap_area: Minimum shared area of the two crops in pixels, or None for
+            independent crops (PixPro).
+    """
+
+    def __init__(self, view_pipelines: Sequence[List[dict]],
+                 min_overlap_area: Optional[float] = None) -> None:
+        if len(view_pipelines) != 2:
+            raise ValueError(
+                f'PairedViewTransform needs 2 view pipelines, got {len(view_pipelines)}')
+        if min_overlap_area is not None and min_overlap_area < 0:
+            raise ValueError(f'min_overlap_area must be >= 0 or None, got {min_overlap_area}')
+        self.pipelines = [Compose(p) for p in view_pipelines]
+        self.min_overlap_area = min_overlap_area
+
+    def transform(self, results: dict) -> dict:
+        views, boxes, flips, fallbacks = [], [], [], []
+        for k, pipeline in enumerate(self.pipelines):
+            view = dict(results)
+            view.pop('crop_box', None)
+            if k == 1 and self.min_overlap_area is not None:
+                view['crop_overlap'] = (tuple(boxes[0]), self.min_overlap_area)
+            view = pipeline(view)
+            if view is None:
+                raise RuntimeError(f'view pipeline {k} returned None')
+            if 'crop_box' not in view:
+                raise KeyError(f'view pipeline {k} wrote no crop_box: it needs a crop transform '
+                               'that records geometry, e.g. RandomResizedCropWithBox')
+            direction = view.get('flip_direction') if view.get('flip', False) else None
+            if direction not in (None, 'horizontal'):
+                raise ValueError(f'view pipeline {k} flipped {direction!r}; only horizontal '
+                                 'flips are supported by the correspondence code')
+            views.append(view['img'])
+            boxes.append(view['crop_box'])
+            flips.append(direction == 'horizontal')
+            fallbacks.append(bool(view.get('crop_fallback', False)))
+        results['views'] = views
+        results['view_boxes'] = np.stack(boxes).astype(np.float32)
+        results['view_flips'] = np.array(flips, dtype=bool)
+        results['view_fallbacks'] = np.array(fallbacks, dtype=bool)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(view_pipelines={self.pipelines}, '
+                f'min_overlap_area={self.min_overlap_area})')

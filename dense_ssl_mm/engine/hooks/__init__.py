@@ -1,0 +1,3 @@
+from .momentum_encoder_hook import MomentumEncoderHook
+
+__all__ = ['MomentumEncoderHook']

@@ -1,0 +1,81 @@
+"""LARS (You et al., 2017): layer-wise adaptive learning rates, as in the PixPro recipe.
+
+mmengine, mmcv, mmdet and mmseg provide no LARS, so it is written here.
+"""
+from typing import Callable, Iterable, Optional
+
+import torch
+from torch.optim import Optimizer
+
+from dense_ssl_mm.registry import OPTIMIZERS
+
+
+@OPTIMIZERS.register_module()
+class LARS(Optimizer):
+    """SGD with momentum whose update of each tensor is rescaled by a trust ratio.
+
+    For a tensor ``w`` with gradient ``g``: ``d = g + wd * w``;
+    ``d = d * eta * ||w|| / ||d||`` (ratio 1 where a norm is 0); ``v = mu * v + d``;
+    ``w = w - lr * v``. Tensors that are excluded (1-D ones, i.e. biases and norm weights, when
+    ``exclude_bias_and_norm``; or any parameter group with ``lars_exclude=True``) get neither
+    weight decay nor the trust ratio: plain momentum SGD.
+
+    Args:
+        params: Parameters or parameter groups.
+        lr: Learning rate.
+        momentum: Momentum ``mu``.
+        weight_decay: Weight decay of the adapted tensors.
+        eta: Trust coefficient (0.001 in the reference).
+        exclude_bias_and_norm: Exclude 1-D tensors from decay and adaptation.
+    """
+
+    def __init__(self, params: Iterable, lr: float, momentum: float = 0.9,
+                 weight_decay: float = 0.0, eta: float = 0.001,
+                 exclude_bias_and_norm: bool = True) -> None:
+        if lr < 0:
+            raise ValueError(f'LARS lr must be >= 0, got {lr}')
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f'LARS momentum must lie in [0, 1), got {momentum}')
+        if weight_decay < 0 or eta <= 0:
+            raise ValueError(f'LARS needs weight_decay >= 0 and eta > 0, got {weight_decay}, {eta}')
+        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta,
+                        exclude_bias_and_norm=exclude_bias_and_norm, lars_exclude=False)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Optional[Callable] = None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            adapted, plain = [], []
+            for p in group['params']:
+                if p.grad is None:
+                    continue
+                excluded = group['lars_exclude'] or (group['exclude_bias_and_norm']
+                                                     and p.ndim <= 1)
+                (plain if excluded else adapted).append(p)
+            updates = [p.grad for p in plain]
+            if adapted:
+                grads = [p.grad for p in adapted]
+                if group['weight_decay'] != 0:
+                    grads = torch._foreach_add(grads, adapted, alpha=group['weight_decay'])
+                w_norms = torch.stack(torch._foreach_norm(adapted))
+                g_norms = torch.stack(torch._foreach_norm(grads))
+                trust = torch.where((w_norms > 0) & (g_norms > 0),
+                                    group['eta'] * w_norms / g_norms, torch.ones_like(w_norms))
+                updates += torch._foreach_mul(grads, list(trust.unbind()))
+            params = plain + adapted
+            if not params:
+                continue
+            bufs = []
+            for p, d in zip(params, updates):
+                state = self.state[p]
+                if 'momentum_buffer' not in state:
+                    state['momentum_buffer'] = d.detach().clone()
+                else:
+                    state['momentum_buffer'].mul_(group['momentum']).add_(d)
+                bufs.append(state['momentum_buffer'])
+            torch._foreach_add_(params, bufs, alpha=-group['lr'])
+        return loss

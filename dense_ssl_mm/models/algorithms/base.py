@@ -1,0 +1,98 @@
+"""Shared base of the dense algorithms: online encoder, momentum (target) copy, EMA update."""
+import copy
+from typing import Dict, Iterator, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModel
+from torch import Tensor
+
+from dense_ssl_mm.registry import MODELS
+
+
+class MomentumAlgorithm(BaseModel):
+    """Online ``backbone -> neck`` plus target copies updated only by EMA.
+
+    The target modules are submodules (``target_backbone``, ``target_neck``, ...) so every
+    checkpoint holds them, with ``requires_grad=False``. The number of EMA updates done so far
+    is the buffer ``momentum_steps``, also checkpointed, so a resumed run continues its
+    momentum schedule exactly (see :class:`MomentumEncoderHook`).
+
+    EMA convention (the papers'): ``target = m * target + (1 - m) * online`` with ``m`` the
+    *target momentum* (0.99 -> 1 for PixPro). Only parameters are averaged; BN buffers of the
+    target follow its own forward passes, as in the reference code.
+
+    Args:
+        backbone: Backbone config (``mmdet.ResNet`` so its weights load into mmdet/mmseg).
+        neck: Projector config.
+        data_preprocessor: Data preprocessor config.
+        init_cfg: Initialisation config.
+    """
+
+    #: Names of the online submodules that have a target copy ``target_<name>``.
+    momentum_modules: Tuple[str, ...] = ('backbone', 'neck')
+
+    def __init__(self, backbone: dict, neck: dict, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.neck = MODELS.build(neck)
+        self.register_buffer('momentum_steps', torch.zeros((), dtype=torch.long))
+
+    def build_targets(self) -> None:
+        """Create ``target_<name>`` copies of :attr:`momentum_modules` (call at end of init)."""
+        for name in self.momentum_modules:
+            target = copy.deepcopy(getattr(self, name))
+            target.requires_grad_(False)
+            setattr(self, f'target_{name}', target)
+
+    def momentum_pairs(self) -> Iterator[Tuple[nn.Module, nn.Module]]:
+        for name in self.momentum_modules:
+            yield getattr(self, name), getattr(self, f'target_{name}')
+
+    def _paired_params(self) -> Tuple[List[Tensor], List[Tensor]]:
+        online, target = [], []
+        for o, t in self.momentum_pairs():
+            online += list(o.parameters())
+            target += list(t.parameters())
+        return online, target
+
+    def init_weights(self) -> None:
+        """Initialise the online modules, then make each target an exact copy."""
+        super().init_weights()
+        online, target = self._paired_params()
+        with torch.no_grad():
+            torch._foreach_copy_(target, online)
+
+    @torch.no_grad()
+    def momentum_update(self, target_momentum: float) -> None:
+        """``target = m * target + (1 - m) * online`` for every parameter; count the step.
+
+        Args:
+            target_momentum: m, the weight kept on the target (1 leaves it unchanged).
+        """
+        if not 0.0 <= target_momentum <= 1.0:
+            raise ValueError(f'target_momentum must lie in [0, 1], got {target_momentum}')
+        online, target = self._paired_params()
+        torch._foreach_mul_(target, target_momentum)
+        torch._foreach_add_(target, online, alpha=1.0 - target_momentum)
+        self.momentum_steps += 1
+
+    def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
+        """Online backbone features of ``(N, 3, H, W)`` images."""
+        return self.backbone(inputs)
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
+        raise NotImplementedError
+
+    def forward(self, inputs: Union[Tensor, Dict[str, Tensor]], data_samples=None,
+                mode: str = 'tensor'):
+        """``mode='loss'``: dict of losses from paired views; ``mode='tensor'``: backbone
+        features of ``(N, 3, H, W)`` images (or of the first view of paired inputs)."""
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'tensor':
+            images = inputs['views'][0] if isinstance(inputs, dict) else inputs
+            return self.extract_feat(images)
+        raise RuntimeError(f"{type(self).__name__} supports mode 'loss' and 'tensor', "
+                           f'got {mode!r}')

@@ -1,0 +1,33 @@
+"""PixContrast: pixel-level InfoNCE (Xie et al., CVPR 2021, section 3.2)."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from torch import Tensor
+
+from dense_ssl_mm.registry import MODELS
+from .base import MomentumAlgorithm
+
+
+@MODELS.register_module()
+class PixContrast(MomentumAlgorithm):
+    """Online ``backbone -> projector`` contrasted with the target's cells of the other view.
+
+    Args:
+        backbone: Backbone config.
+        neck: Dense projector config.
+        head: :class:`DenseContrastHead` config (``loss_type='pixcontrast'``).
+    """
+
+    def __init__(self, backbone: dict, neck: dict, head: dict,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+        self.head = MODELS.build(head)
+        self.build_targets()
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
+        """``inputs``: ``views`` ``(2, N, 3, H, W)``, ``boxes`` ``(2, N, 4)``, ``flips`` ``(2, N)``."""
+        online = [self.neck(self.backbone(v)) for v in inputs['views']]  # 2 x [N, 256, h, w]
+        with torch.no_grad():
+            target = [self.target_neck(self.target_backbone(v)) for v in inputs['views']]
+        return self.head.loss(online, target, inputs['boxes'], inputs['flips'])

@@ -1,0 +1,3 @@
+from .paired_view import PairedViewDataPreprocessor
+
+__all__ = ['PairedViewDataPreprocessor']

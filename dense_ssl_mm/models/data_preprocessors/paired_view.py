@@ -1,0 +1,54 @@
+"""Normalise and batch paired views and their geometry."""
+from typing import Optional, Sequence
+
+import torch
+from mmengine.model import BaseDataPreprocessor
+
+from dense_ssl_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class PairedViewDataPreprocessor(BaseDataPreprocessor):
+    """Turn collated :class:`PackPairedViews` outputs into model inputs.
+
+    Views travel to the device as uint8 and are converted there. Output ``inputs`` is a dict:
+    ``views`` float ``(2, N, 3, H, W)`` (normalised, RGB if ``bgr_to_rgb``), ``boxes``
+    ``(2, N, 4)`` and ``flips`` bool ``(2, N)``.
+
+    Args:
+        mean: Per-channel mean, in the output channel order (RGB by default).
+        std: Per-channel std.
+        bgr_to_rgb: Swap channels (mmcv loads BGR).
+        non_blocking: Asynchronous host-to-device copies.
+    """
+
+    def __init__(self, mean: Sequence[float] = (123.675, 116.28, 103.53),
+                 std: Sequence[float] = (58.395, 57.12, 57.375), bgr_to_rgb: bool = True,
+                 non_blocking: bool = False) -> None:
+        super().__init__(non_blocking=non_blocking)
+        if len(mean) != len(std):
+            raise ValueError(f'mean has {len(mean)} values but std has {len(std)}')
+        self.register_buffer('mean', torch.tensor(mean).view(1, 1, -1, 1, 1), False)
+        self.register_buffer('std', torch.tensor(std).view(1, 1, -1, 1, 1), False)
+        self.bgr_to_rgb = bgr_to_rgb
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        inputs = data['inputs']
+        samples: Optional[list] = data.get('data_samples')
+        views = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
+        if views.dim() != 5 or views.shape[1] != 2:
+            raise ValueError(f'expected views of shape (N, 2, C, H, W), got {tuple(views.shape)}')
+        if views.shape[2] != self.mean.shape[2]:
+            raise ValueError(f'views have {views.shape[2]} channels but mean/std have '
+                             f'{self.mean.shape[2]}')
+        views = views.to(self.device, non_blocking=self._non_blocking).float()
+        if self.bgr_to_rgb:
+            views = views.flip(2)
+        views = ((views - self.mean) / self.std).transpose(0, 1).contiguous()  # [2, N, C, H, W]
+        if samples is None:
+            raise ValueError('PairedViewDataPreprocessor needs data_samples with the geometry')
+        boxes = torch.stack([s.view_boxes for s in samples], 1)  # [2, N, 4]
+        flips = torch.stack([s.view_flips for s in samples], 1)  # [2, N]
+        return dict(inputs=dict(views=views, boxes=self.cast_data(boxes),
+                                flips=self.cast_data(flips)),
+                    data_samples=samples)

@@ -1,0 +1,7 @@
+from .dense_contrast_head import (DenseContrastHead, pixcontrast_loss,
+                                  pixpro_consistency_loss)
+from .instance_head import InstanceConsistencyHead
+
+__all__ = [
+    'DenseContrastHead', 'InstanceConsistencyHead', 'pixcontrast_loss', 'pixpro_consistency_loss'
+]

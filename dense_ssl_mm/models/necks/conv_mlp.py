@@ -1,0 +1,52 @@
+"""1x1-convolution MLP: the dense projector (and the instance projector/predictor)."""
+from typing import Optional, Sequence, Tuple, Union
+
+import torch.nn as nn
+from mmcv.cnn import build_norm_layer
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from dense_ssl_mm.registry import MODELS
+
+
+@MODELS.register_module()
+class ConvMLPNeck(BaseModule):
+    """``conv1x1 -> norm -> ReLU`` repeated ``num_layers - 1`` times, then a last ``conv1x1``.
+
+    With the defaults this is PixPro's projector ``2048 -> 4096 -> 256`` applied to every cell.
+
+    Args:
+        in_channels: Input channels (2048 for a ResNet-50 C5).
+        hid_channels: Hidden channels.
+        out_channels: Output channels.
+        num_layers: Number of convolutions (>= 1).
+        norm_cfg: Norm layer of the hidden layers (``SyncBN`` in the GPU configs).
+        in_index: Which backbone output to use when given a tuple of maps.
+    """
+
+    def __init__(self, in_channels: int = 2048, hid_channels: int = 4096,
+                 out_channels: int = 256, num_layers: int = 2,
+                 norm_cfg: dict = dict(type='BN'), in_index: int = -1,
+                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if num_layers < 1:
+            raise ValueError(f'ConvMLPNeck needs num_layers >= 1, got {num_layers}')
+        layers = []
+        channels = in_channels
+        for _ in range(num_layers - 1):
+            layers += [nn.Conv2d(channels, hid_channels, 1),
+                       build_norm_layer(norm_cfg, hid_channels)[1],
+                       nn.ReLU(inplace=True)]
+            channels = hid_channels
+        layers.append(nn.Conv2d(channels, out_channels, 1))
+        self.mlp = nn.Sequential(*layers)
+        self.in_index = in_index
+
+    def forward(self, x: Union[Tensor, Sequence[Tensor]]) -> Tensor:
+        """Map ``(N, C_in, H, W)`` (or the ``in_index`` map of a tuple) to ``(N, C_out, H, W)``."""
+        if isinstance(x, (tuple, list)):
+            x = x[self.in_index]
+        return self.mlp(x)
+
+
+__all__: Tuple[str, ...] = ('ConvMLPNeck', )

@@ -1,0 +1,99 @@
+"""The one implementation of view geometry -> feature-cell correspondence.
+
+Convention (``PairedViewTransform`` writes it): a view's crop box is ``(x1, y1, x2, y2)`` in
+original-image pixels with x2, y2 exclusive, never flipped; a separate flag says whether the
+view was flipped horizontally. A feature map of ``H x W`` cells over that view splits the box
+into equal bins: cell ``(i, j)`` has its centre at
+
+    (x1 + (j + 0.5) * (x2 - x1) / W,  y1 + (i + 0.5) * (y2 - y1) / H)
+
+and in a flipped view column ``j`` shows what column ``W - 1 - j`` would show unflipped.
+
+The PixPro reference normalises boxes by ``(W_img - 1)`` and encodes a flip by swapping x1
+and x2; its centres equal ours up to that normalisation, which shifts distances by less than
+a pixel's share and can only change pairs lying exactly at the threshold.
+
+Every function is batched over images (leading ``N``); nothing loops over images or cells.
+"""
+from typing import Tuple
+
+import torch
+from torch import Tensor
+
+Size = Tuple[int, int]
+
+
+def cell_centers(boxes: Tensor, flips: Tensor, size: Size) -> Tensor:
+    """Centres of the cells of an ``H x W`` map over each view, in original-image pixels.
+
+    Args:
+        boxes: ``(N, 4)`` crop boxes ``(x1, y1, x2, y2)``.
+        flips: ``(N,)`` bool, True where the view is flipped horizontally.
+        size: ``(H, W)`` of the feature map.
+
+    Returns:
+        ``(N, H * W, 2)`` centres ``(x, y)``, cells in row-major order.
+    """
+    height, width = size
+    n = boxes.shape[0]
+    frac_x = (torch.arange(width, device=boxes.device, dtype=boxes.dtype) + 0.5) / width
+    frac_y = (torch.arange(height, device=boxes.device, dtype=boxes.dtype) + 0.5) / height
+    frac_x = torch.where(flips.view(n, 1), 1 - frac_x, frac_x)  # [N, W]
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    cx = x1[:, None] + frac_x * (x2 - x1)[:, None]  # [N, W]
+    cy = y1[:, None] + frac_y * (y2 - y1)[:, None]  # [N, H]
+    centers = torch.stack(
+        (cx[:, None, :].expand(n, height, width), cy[:, :, None].expand(n, height, width)), -1)
+    return centers.reshape(n, height * width, 2)
+
+
+def bin_diagonal(boxes: Tensor, size: Size) -> Tensor:
+    """``(N,)`` length of one cell's diagonal in original-image pixels."""
+    height, width = size
+    bw = (boxes[:, 2] - boxes[:, 0]) / width
+    bh = (boxes[:, 3] - boxes[:, 1]) / height
+    return torch.sqrt(bw * bw + bh * bh)
+
+
+def normalized_center_distance(boxes1: Tensor, flips1: Tensor, size1: Size, boxes2: Tensor,
+                               flips2: Tensor, size2: Size) -> Tensor:
+    """PixPro's distance between every cell of view 1 and every cell of view 2.
+
+    Euclidean distance of the cell centres divided by the larger of the two views' bin
+    diagonals, so it does not depend on the image size.
+
+    Returns:
+        ``(N, H1 * W1, H2 * W2)`` distances.
+    """
+    c1 = cell_centers(boxes1, flips1, size1)
+    c2 = cell_centers(boxes2, flips2, size2)
+    scale = torch.maximum(bin_diagonal(boxes1, size1), bin_diagonal(boxes2, size2))
+    return torch.cdist(c1, c2) / scale[:, None, None]  # [N, HW1, HW2]
+
+
+def positive_mask(boxes1: Tensor, flips1: Tensor, size1: Size, boxes2: Tensor, flips2: Tensor,
+                  size2: Size, threshold: float = 0.7) -> Tensor:
+    """``(N, H1 * W1, H2 * W2)`` bool: cell pairs closer than ``threshold`` (PixPro's T)."""
+    dist = normalized_center_distance(boxes1, flips1, size1, boxes2, flips2, size2)
+    return dist < threshold
+
+
+def project_points(points: Tensor, boxes: Tensor, flips: Tensor) -> Tuple[Tensor, Tensor]:
+    """Where original-image points fall in a view, as ``grid_sample`` coordinates.
+
+    Args:
+        points: ``(N, P, 2)`` points ``(x, y)`` in original-image pixels.
+        boxes: ``(N, 4)`` crop boxes of the view.
+        flips: ``(N,)`` flip flags of the view.
+
+    Returns:
+        grid: ``(N, P, 2)`` coordinates in ``[-1, 1]`` over the view's extent (for
+            ``F.grid_sample(..., align_corners=False)``: -1 and 1 are the outer edges).
+        inside: ``(N, P)`` bool, True where the point lies inside the view's box.
+    """
+    x1, y1, x2, y2 = (v[:, None] for v in boxes.unbind(-1))
+    gx = 2 * (points[..., 0] - x1) / (x2 - x1) - 1
+    gy = 2 * (points[..., 1] - y1) / (y2 - y1) - 1
+    gx = torch.where(flips[:, None], -gx, gx)
+    inside = (gx > -1) & (gx < 1) & (gy > -1) & (gy < 1)
+    return torch.stack((gx, gy), -1), inside

@@ -1,0 +1,52 @@
+"""Config preparation shared by tools/train.py and tools/test.py (OpenMMLab conventions)."""
+import os.path as osp
+
+import torch
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def prepare_config(cfg: Config, args) -> Config:
+    """Apply the command-line flags to a loaded config.
+
+    Handles ``--cfg-options``, ``--launcher``, ``--work-dir`` (default
+    ``./work_dirs/<config name>``), ``--resume [path]``, ``--amp`` and ``--auto-scale-lr``.
+    Where no GPU is present, an ``AmpOptimWrapper`` (which mmengine allows on GPUs only)
+    falls back to fp32 ``OptimWrapper`` with a warning, so GPU configs also run on CPU.
+    """
+    if getattr(args, 'cfg_options', None):
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if getattr(args, 'work_dir', None):
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    resume = getattr(args, 'resume', None)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'--resume checkpoint {resume!r} does not exist')
+        cfg.resume, cfg.load_from = True, resume
+
+    optim_wrapper = cfg.get('optim_wrapper')
+    if getattr(args, 'amp', False):
+        if optim_wrapper is None:
+            raise KeyError(f'--amp needs an optim_wrapper in {args.config}')
+        optim_wrapper.type = 'AmpOptimWrapper'
+        optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if (optim_wrapper is not None and optim_wrapper.get('type') == 'AmpOptimWrapper'
+            and not torch.cuda.is_available()):
+        print_log('no GPU: AmpOptimWrapper replaced by fp32 OptimWrapper', logger='current',
+                  level=30)
+        optim_wrapper.type = 'OptimWrapper'
+        optim_wrapper.pop('loss_scale', None)
+        optim_wrapper.pop('dtype', None)
+
+    if getattr(args, 'auto_scale_lr', False):
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise KeyError(f'--auto-scale-lr needs auto_scale_lr.base_batch_size in '
+                           f'{args.config}')
+        cfg.auto_scale_lr.enable = True
+    return cfg
