@@ -3,7 +3,9 @@
 Each registry is a child of mmengine's root registry of the same kind, with scope
 ``dense_ssl_mm`` (inferred from this package) and ``locations`` that import the modules which
 register into it. With ``default_scope='dense_ssl_mm'`` a config finds our modules by plain
-name and reaches other OpenMMLab packages by prefix (``mmdet.ResNet``, ``mmseg.FCNHead``).
+name and reaches other OpenMMLab packages by prefix (``mmdet.ResNet``). A module that builds
+children through its own registry (a head building its loss) needs its scope for the whole
+build: give its dict ``_scope_='mmseg'`` (configs inherited with ``mmdet::``/``mmseg::`` have it).
 Registries for which the package defines nothing of its own (metrics, visualizers)
 exist so that building them under our default scope finds a registry instead of warning;
 their ``locations`` import the whole package.

@@ -34,6 +34,8 @@ class MomentumAlgorithm(BaseModel):
 
     def __init__(self, backbone: dict, neck: dict, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        if isinstance(data_preprocessor, dict):  # built here so no default scope is needed
+            data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)

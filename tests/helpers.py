@@ -1,0 +1,37 @@
+"""Small models and batches shared by the tests."""
+import torch
+
+from dense_ssl_mm.registry import MODELS
+
+
+def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
+    """A ResNet-18 with 16 base channels (C5 = 128 channels), a 128-64-32 projector."""
+    cfg = dict(
+        type=algorithm,
+        data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(3, ),
+                      norm_eval=False, zero_init_residual=False),
+        neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32),
+        head=dict(type='DenseContrastHead', loss_type=algorithm.lower()))
+    if algorithm == 'PixPro':
+        cfg['ppm'] = dict(type='PixelPropagationModule', channels=32)
+    cfg.update(overrides)
+    return cfg
+
+
+def build_tiny(algorithm: str = 'PixPro', **overrides):
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_model_cfg(algorithm, **overrides))
+    model.init_weights()
+    return model
+
+
+def fixed_batch(n: int = 4, size: int = 64, seed: int = 0) -> dict:
+    """Model inputs: two overlapping views per image (view 2 = shifted crop of view 1)."""
+    gen = torch.Generator().manual_seed(seed)
+    base = torch.randn(n, 3, size + 16, size + 16, generator=gen)
+    views = torch.stack([base[..., :size, :size], base[..., 16:, 16:]])
+    boxes = torch.tensor([[0., 0., size, size], [16., 16., size + 16, size + 16]])
+    boxes = boxes[:, None].expand(2, n, 4).contiguous()
+    flips = torch.zeros(2, n, dtype=torch.bool)
+    return dict(views=views, boxes=boxes, flips=flips)
