@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import dense_ssl_mm  # noqa: E402,F401  (registries, safe checkpoint I/O)
-from dense_ssl_mm.utils.launch import prepare_config  # noqa: E402
+from dense_ssl_mm.utils.launch import init_cpu_distributed, prepare_config  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,6 +46,7 @@ def main(argv=None) -> None:
         raise FileNotFoundError(f'config file {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     cfg = prepare_config(cfg, args)
+    init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
     print_log(f'work dir: {osp.abspath(cfg.work_dir)}', logger='current')

@@ -5,6 +5,8 @@ from typing import Any, List, Optional
 from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
+from dense_ssl_mm.registry import TRANSFORMS
+
 ON_BAD_IMAGE = ('skip', 'raise')
 
 
@@ -15,8 +17,9 @@ class UnlabeledImageDataset(BaseDataset):
     ``data_prefix['img_path']`` (or absolute).
 
     An image that cannot be read or decoded is handled as ``on_bad_image`` says:
-    ``'raise'`` stops the run with the file's path; ``'skip'`` logs a warning with the path
-    and the running count (``num_skipped``, per process) and serves another image.
+    ``'raise'`` stops the run with the file's path; ``'skip'`` serves another image and, the
+    first time a file fails, logs a warning with its path and the count of distinct bad files
+    so far (``num_skipped``, per process: each dataloader worker counts its own).
 
     Args:
         on_bad_image: ``'skip'`` or ``'raise'``.
@@ -28,9 +31,16 @@ class UnlabeledImageDataset(BaseDataset):
         if on_bad_image not in ON_BAD_IMAGE:
             raise ValueError(f'on_bad_image must be one of {ON_BAD_IMAGE}, got {on_bad_image!r}')
         self.on_bad_image = on_bad_image
-        self.num_skipped = 0
+        self.bad_images = set()
         kwargs.setdefault('data_prefix', dict(img_path=''))
+        # Transforms are built through our registry so no default scope is needed.
+        kwargs['pipeline'] = [TRANSFORMS.build(t) if isinstance(t, dict) else t
+                              for t in kwargs.get('pipeline', [])]
         super().__init__(**kwargs)
+
+    @property
+    def num_skipped(self) -> int:
+        return len(self.bad_images)
 
     @property
     def img_root(self) -> str:
@@ -66,10 +76,11 @@ class UnlabeledImageDataset(BaseDataset):
                 raise RuntimeError(
                     f'cannot load image {path!r} ({type(err).__name__}: {err}); set '
                     "on_bad_image='skip' in the dataset config to skip such files") from err
-            self.num_skipped += 1
-            MMLogger.get_current_instance().warning(
-                f'skipped unreadable image {path!r} ({type(err).__name__}: {err}); '
-                f'{self.num_skipped} skipped so far in this process')
+            if path not in self.bad_images:
+                self.bad_images.add(path)
+                MMLogger.get_current_instance().warning(
+                    f'skipped unreadable image {path!r} ({type(err).__name__}: {err}); '
+                    f'{self.num_skipped} skipped so far in this process')
             return None
         for transform in transforms[1:]:
             results = transform(results)

@@ -50,3 +50,28 @@ def prepare_config(cfg: Config, args) -> Config:
                            f'{args.config}')
         cfg.auto_scale_lr.enable = True
     return cfg
+
+
+def init_cpu_distributed(cfg: Config) -> bool:
+    """Start the process group for a multi-process run on machines without a GPU.
+
+    mmengine's ``init_dist`` always calls ``torch.cuda.set_device``, which fails without a
+    GPU. For ``launcher='pytorch'`` (torchrun) on CPU we start the group ourselves with gloo;
+    the Runner then finds it initialised and skips its own. The DDP wrapper gets
+    ``device_ids=None`` (CPU modules), since mmengine would pass the local rank as a GPU id.
+    Returns True if it started a group.
+    """
+    import torch.distributed as dist
+    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+        return False
+    if dist.is_initialized():
+        return False
+    backend = cfg.get('env_cfg', {}).get('dist_cfg', {}).get('backend', 'gloo')
+    if backend != 'gloo':
+        print_log(f'no GPU: distributed backend {backend!r} replaced by gloo', logger='current',
+                  level=30)
+    dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
+                                     broadcast_buffers=False)
+    return True

@@ -1,11 +1,11 @@
 # As lars_coslr_100e.py, for 400 epochs.
 _base_ = './lars_coslr_100e.py'
 max_epochs = 400
+warmup_epochs = 5
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end={{_base_.warmup_epochs}},
+    dict(type='LinearLR', start_factor=0.01, by_epoch=True, begin=0, end=warmup_epochs,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - {{_base_.warmup_epochs}}, eta_min=1e-6,
-         by_epoch=True, begin={{_base_.warmup_epochs}}, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6,
+         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)

@@ -39,7 +39,9 @@ class PairedViewTransform(BaseTransform):
                 f'PairedViewTransform needs 2 view pipelines, got {len(view_pipelines)}')
         if min_overlap_area is not None and min_overlap_area < 0:
             raise ValueError(f'min_overlap_area must be >= 0 or None, got {min_overlap_area}')
-        self.pipelines = [Compose(p) for p in view_pipelines]
+        # Built through our registry so no default scope is needed (mmcv's are found too).
+        self.pipelines = [Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t for t in p])
+                          for p in view_pipelines]
         self.min_overlap_area = min_overlap_area
 
     def transform(self, results: dict) -> dict:

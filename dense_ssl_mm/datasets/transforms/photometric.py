@@ -16,12 +16,13 @@ from dense_ssl_mm.registry import TRANSFORMS
 def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
     """Rotate the hue of a BGR uint8 image by ``factor`` turns (``-0.5 <= factor <= 0.5``).
 
+    Computed in float HSV (as torchvision does), so a zero shift returns the image unchanged.
     (``mmcv.adjust_hue`` overflows on negative factors under numpy 2.)
     """
-    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)  # hue in 0..255 = one turn
-    shift = int(round(factor * 256))
-    hsv[..., 0] = ((hsv[..., 0].astype(np.int16) + shift) % 256).astype(np.uint8)
-    return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
+    hsv = cv2.cvtColor(img.astype(np.float32) / 255, cv2.COLOR_BGR2HSV)  # hue in degrees
+    hsv[..., 0] = np.mod(hsv[..., 0] + factor * 360.0, 360.0)
+    out = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR) * 255
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
 def _check_prob(prob: float) -> float:

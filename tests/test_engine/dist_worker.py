@@ -1,0 +1,40 @@
+"""Run under torchrun: a few demo iterations with DDP on CPU (gloo), then each rank saves its
+model state to <work_dir>/rank<R>.pth for test_distributed.py to compare."""
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+import dense_ssl_mm  # noqa: E402,F401
+from dense_ssl_mm.utils.launch import init_cpu_distributed  # noqa: E402
+from tests.helpers import tiny_model_cfg  # noqa: E402
+
+
+def main(work_dir: str) -> None:
+    torch.set_num_threads(1)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
+    cfg.model = tiny_model_cfg()
+    for view in cfg.train_dataloader.dataset.pipeline[1].view_pipelines:
+        view[0] = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
+    cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
+    cfg.train_cfg.max_iters = 3
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.sync_bn = None  # the one setting: torch's SyncBN has no CPU path
+    cfg.env_cfg.dist_cfg = dict(backend='gloo')
+    cfg.launcher = 'pytorch'
+    cfg.work_dir = work_dir
+    init_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    rank = int(os.environ['RANK'])
+    state = runner.model.module.state_dict()
+    torch.save({k: v.cpu() for k, v in state.items()}, osp.join(work_dir, f'rank{rank}.pth'))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])

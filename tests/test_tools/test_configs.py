@@ -1,0 +1,77 @@
+"""Every config in configs/ loads and its model builds; the recipe numbers are the paper's."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from ..conftest import REPO
+
+CONFIGS = sorted(
+    p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
+    if '_base_' not in p and f'{osp.sep}images{osp.sep}' not in p)
+PRETRAIN = [p for p in CONFIGS if f'{osp.sep}benchmarks{osp.sep}' not in p]
+
+
+def test_configs_found():
+    names = {osp.relpath(p, osp.join(REPO, 'configs')) for p in CONFIGS}
+    assert {'pixpro_r50_coco.py', 'pixcontrast_r50_coco.py', 'pixpro_r50_in1k_100e.py',
+            'pixpro_r50_in1k_400e.py', 'pixpro_instance_r50_in1k_400e.py',
+            'demo/pixpro_r18_demo.py'} <= names
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
+def test_config_loads_and_model_builds(path):
+    cfg = Config.fromfile(path)
+    scope = cfg.get('default_scope', 'dense_ssl_mm')
+    init_default_scope(scope)
+    if scope == 'mmdet':
+        from mmdet.registry import MODELS
+    elif scope == 'mmseg':
+        from mmseg.registry import MODELS
+    else:
+        from dense_ssl_mm.registry import MODELS
+    model = MODELS.build(cfg.model)
+    n_params = sum(p.numel() for p in model.parameters())
+    assert n_params > 0
+    if hasattr(model, 'momentum_update'):
+        assert all(not p.requires_grad for n, p in model.named_parameters()
+                   if n.startswith('target_'))
+
+
+@pytest.mark.parametrize('path', [p for p in PRETRAIN if 'demo' not in p],
+                         ids=lambda p: osp.basename(p))
+def test_pretraining_recipe(path):
+    cfg = Config.fromfile(path)
+    loader = cfg.train_dataloader
+    total_batch = loader.batch_size * 8
+    opt = cfg.optim_wrapper.optimizer
+    assert opt.type == 'LARS' and opt.eta == 0.001 and opt.weight_decay == 1e-5
+    assert opt.lr == pytest.approx(1.0 * total_batch / 256)
+    assert cfg.auto_scale_lr.base_batch_size == total_batch
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    warmup, cosine = cfg.param_scheduler
+    assert warmup.start_factor == 0.01 and warmup.end == 5 and warmup.convert_to_iter_based
+    assert cosine.eta_min == 1e-6 and cosine.end == cfg.train_cfg.max_epochs
+    assert cfg.sync_bn == 'torch'
+    hook = [h for h in cfg.custom_hooks if h.type == 'MomentumEncoderHook'][0]
+    assert hook.base_target_momentum == 0.99 and hook.end_target_momentum == 1.0
+    assert cfg.model.backbone.type == 'mmdet.ResNet' and cfg.model.backbone.norm_eval is False
+    assert cfg.model.backbone.zero_init_residual is True
+    pipe = loader.dataset.pipeline[1].view_pipelines
+    blur = [[t.prob for t in p if t.type == 'GaussianBlur'][0] for p in pipe]
+    assert blur == [1.0, 0.1]
+    assert [any(t.type == 'Solarize' for t in p) for p in pipe] == [False, True]
+    if cfg.model.type == 'PixPro':
+        assert cfg.model.ppm.gamma == 2.0 and cfg.model.head.pos_threshold == 0.7
+    else:
+        assert cfg.model.head.temperature == 0.3
+
+
+def test_demo_backbone_is_resnet18():
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
+    assert cfg.model.backbone.depth == 18
+    assert osp.isdir(cfg.train_dataloader.dataset.data_root)
+    torch.manual_seed(0)

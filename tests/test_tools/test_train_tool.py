@@ -1,0 +1,49 @@
+"""tools/train.py runs the 8-GPU COCO config on CPU on a tiny COCO-layout folder."""
+import json
+import os
+import os.path as osp
+import re
+import shutil
+import subprocess
+import sys
+
+import torch
+
+from ..conftest import DEMO_IMAGES, REPO
+
+
+def tiny_coco(root):
+    os.makedirs(osp.join(root, 'train2017'))
+    os.makedirs(osp.join(root, 'annotations'))
+    images = []
+    for i, name in enumerate(sorted(f for f in os.listdir(DEMO_IMAGES) if f.endswith('.jpg'))):
+        shutil.copy(osp.join(DEMO_IMAGES, name), osp.join(root, 'train2017', name))
+        images.append(dict(id=i + 1, file_name=name, width=0, height=0))
+    with open(osp.join(root, 'annotations', 'instances_train2017.json'), 'w') as f:
+        json.dump(dict(images=images[:4], annotations=[], categories=[]), f)
+
+
+def test_pixpro_r50_coco_config_runs_on_cpu(tmp_path):
+    data = tmp_path / 'coco'
+    tiny_coco(str(data))
+    work = tmp_path / 'work'
+    cmd = [sys.executable, 'tools/train.py', 'configs/pixpro_r50_coco.py', '--work-dir',
+           str(work), '--cfg-options', f'train_dataloader.dataset.data_root={data}/',
+           'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+           'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
+           'default_hooks.logger.interval=1']
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert 'AmpOptimWrapper replaced by fp32 OptimWrapper' in log
+    losses = [float(x) for x in re.findall(r'loss_pixpro: (-?[\d.]+)', log)]
+    assert len(losses) == 2 and all(-4 <= v <= 4 for v in losses), losses
+    ckpt = torch.load(work / 'epoch_1.pth', weights_only=False)
+    assert int(ckpt['state_dict']['momentum_steps']) == 2
+    assert ckpt['state_dict']['backbone.layer4.2.conv3.weight'].shape == (2048, 512, 1, 1)
+
+
+def test_train_tool_names_missing_config(tmp_path):
+    proc = subprocess.run([sys.executable, 'tools/train.py', 'configs/nope.py'], cwd=REPO,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and "config file 'configs/nope.py' does not exist" in proc.stderr
