@@ -3,6 +3,7 @@ import os.path as osp
 
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 
 import dense_ssl_mm  # noqa: F401  (registries and checkpoint I/O)
 
@@ -21,6 +22,9 @@ def demo_images() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _default_dtype():
+def _isolation():
+    """Every test starts in the dense_ssl_mm scope with float32; scope changes made by a test
+    (mmdet's/mmseg's register_all_modules) end with it."""
     torch.set_default_dtype(torch.float32)
-    yield
+    with DefaultScope.overwrite_default_scope('dense_ssl_mm'):
+        yield

@@ -22,6 +22,7 @@ from typing import Callable, List, Union
 import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
+from mmengine.fileio import io as fileio_io
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -102,5 +103,6 @@ def install_checkpoint_io() -> None:
         return
     HistoryBuffer.__reduce__ = _reduce_history_buffer
     CheckpointLoader.register_scheme(prefixes='', loader=load_local_checkpoint, force=True)
-    register_backend('local', AtomicLocalBackend, force=True)
+    register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+    fileio_io.backend_instances.clear()  # drop LocalBackend singletons made before this
     _INSTALLED = True
