@@ -72,6 +72,9 @@ if sys.argv[1] == 'cuda':
 PY
 }
 
+# mmcv imports mmengine (and its dependencies): install them before checking mmcv.
+"${PIP[@]}" install -q -r "$ROOT/requirements/runtime.txt" "$(grep '^mmengine' "$ROOT/requirements/mminstall.txt")"
+
 if ! mmcv_ok; then
   mkdir -p "$CACHE"
   links=(--find-links "$CACHE")
