@@ -6,6 +6,22 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 
+def replace_pretrained(node, old: str, new: str) -> int:
+    """Point every ``init_cfg=dict(type='Pretrained', checkpoint=old)`` below ``node`` to
+    ``new``; return how many were changed."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') == 'Pretrained' and node.get('checkpoint') == old:
+            node['checkpoint'] = new
+            count += 1
+        for value in node.values():
+            count += replace_pretrained(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += replace_pretrained(value, old, new)
+    return count
+
+
 def prepare_config(cfg: Config, args) -> Config:
     """Apply the command-line flags to a loaded config.
 
@@ -13,9 +29,19 @@ def prepare_config(cfg: Config, args) -> Config:
     ``./work_dirs/<config name>``), ``--resume [path]``, ``--amp`` and ``--auto-scale-lr``.
     Where no GPU is present, an ``AmpOptimWrapper`` (which mmengine allows on GPUs only)
     falls back to fp32 ``OptimWrapper`` with a warning, so GPU configs also run on CPU.
+
+    Configs with a top-level ``pretrained`` path (the benchmark configs) take a new one with
+    ``--cfg-options pretrained=PATH``: every ``Pretrained`` init_cfg that used the old path
+    (backbone, and the res5 head of C4 models) is pointed to the new one.
     """
+    old_pretrained = cfg.get('pretrained')
     if getattr(args, 'cfg_options', None):
         cfg.merge_from_dict(args.cfg_options)
+    new_pretrained = cfg.get('pretrained')
+    if isinstance(old_pretrained, str) and new_pretrained != old_pretrained:
+        if not replace_pretrained(cfg.get('model'), old_pretrained, new_pretrained):
+            raise KeyError(f'pretrained={new_pretrained!r} given, but no Pretrained init_cfg in '
+                           f'{args.config} uses its pretrained path {old_pretrained!r}')
     cfg.launcher = args.launcher
     if getattr(args, 'work_dir', None):
         cfg.work_dir = args.work_dir

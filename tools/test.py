@@ -1,0 +1,58 @@
+"""Evaluate a checkpoint with an OpenMMLab config (mmdet / mmseg benchmark configs).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out-metrics metrics.json]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import dense_ssl_mm  # noqa: E402,F401
+from dense_ssl_mm.utils.launch import init_cpu_distributed, prepare_config  # noqa: E402
+
+
+def to_json(value):
+    """Metric values are python, numpy or torch scalars (or strings such as tables)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--work-dir')
+    parser.add_argument('--out-metrics', help='write the metrics as JSON to this file')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{what} file {path!r} does not exist')
+    cfg = Config.fromfile(args.config)
+    args.resume = None
+    cfg = prepare_config(cfg, args)
+    cfg.load_from = args.checkpoint
+    init_cpu_distributed(cfg)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out_metrics and runner.rank == 0:
+        os.makedirs(osp.dirname(osp.abspath(args.out_metrics)), exist_ok=True)
+        with open(args.out_metrics, 'w') as f:
+            json.dump({k: to_json(v) for k, v in metrics.items()}, f, indent=2)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
