@@ -19,7 +19,9 @@ def test_configs_found():
     names = {osp.relpath(p, osp.join(REPO, 'configs')) for p in CONFIGS}
     assert {'pixpro_r50_coco.py', 'pixcontrast_r50_coco.py', 'pixpro_r50_in1k_100e.py',
             'pixpro_r50_in1k_400e.py', 'pixpro_instance_r50_in1k_400e.py',
-            'demo/pixpro_r18_demo.py'} <= names
+            'demo/pixpro_r18_demo.py', 'vader_r50_fpn_coco.py', 'vader_r50_fpn_in1k_200e.py',
+            'demo/vader_r18_fpn_demo.py'} <= names
+    assert len(VADER) == 2 and len(PIXPRO_RECIPE) == 6
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
@@ -41,8 +43,27 @@ def test_config_loads_and_model_builds(path):
                    if n.startswith('target_'))
 
 
-@pytest.mark.parametrize('path', [p for p in PRETRAIN if 'demo' not in p],
-                         ids=lambda p: osp.basename(p))
+PIXPRO_RECIPE = [p for p in PRETRAIN if 'demo' not in p and 'vader' not in p]
+VADER = [p for p in PRETRAIN if 'demo' not in p and 'vader' in p]
+
+
+@pytest.mark.parametrize('path', VADER, ids=lambda p: osp.basename(p))
+def test_vader_recipe(path):
+    cfg = Config.fromfile(path)
+    total_batch = cfg.train_dataloader.batch_size * 8
+    opt = cfg.optim_wrapper.optimizer
+    assert opt.type == 'SGD' and opt.lr == pytest.approx(0.03 * total_batch / 256)
+    assert opt.momentum == 0.9 and opt.weight_decay == 1e-4
+    hook = [h for h in cfg.custom_hooks if h.type == 'MomentumEncoderHook'][0]
+    assert hook.base_target_momentum == 0.999 and hook.schedule == 'constant'
+    assert cfg.model.queue_size == 65536 and cfg.model.neck.out_channels == 128
+    assert cfg.model.head.temperature == 0.07 and cfg.model.head.num_samples == 32
+    assert cfg.model.backbone.out_indices == (0, 1, 2, 3)
+    paired = cfg.train_dataloader.dataset.pipeline[1]
+    assert paired.min_overlap_area == 32
+
+
+@pytest.mark.parametrize('path', PIXPRO_RECIPE, ids=lambda p: osp.basename(p))
 def test_pretraining_recipe(path):
     cfg = Config.fromfile(path)
     loader = cfg.train_dataloader

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from ..conftest import DEMO_IMAGES, REPO
@@ -23,11 +24,15 @@ def tiny_coco(root):
         json.dump(dict(images=images[:4], annotations=[], categories=[]), f)
 
 
-def test_pixpro_r50_coco_config_runs_on_cpu(tmp_path):
+@pytest.mark.parametrize('config,loss_key,low,high', [
+    ('pixpro_r50_coco.py', 'loss_pixpro', -4, 4),
+    ('vader_r50_fpn_coco.py', 'loss_vader', 0, 30),
+])
+def test_coco_config_runs_on_cpu(tmp_path, config, loss_key, low, high):
     data = tmp_path / 'coco'
     tiny_coco(str(data))
     work = tmp_path / 'work'
-    cmd = [sys.executable, 'tools/train.py', 'configs/pixpro_r50_coco.py', '--work-dir',
+    cmd = [sys.executable, 'tools/train.py', f'configs/{config}', '--work-dir',
            str(work), '--cfg-options', f'train_dataloader.dataset.data_root={data}/',
            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
            'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1',
@@ -36,8 +41,8 @@ def test_pixpro_r50_coco_config_runs_on_cpu(tmp_path):
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert 'AmpOptimWrapper replaced by fp32 OptimWrapper' in log
-    losses = [float(x) for x in re.findall(r'loss_pixpro: (-?[\d.]+)', log)]
-    assert len(losses) == 2 and all(-4 <= v <= 4 for v in losses), losses
+    losses = [float(x) for x in re.findall(loss_key + r': (-?[\d.]+)', log)]
+    assert len(losses) == 2 and all(low <= v <= high for v in losses), losses
     ckpt = torch.load(work / 'epoch_1.pth', weights_only=False)
     assert int(ckpt['state_dict']['momentum_steps']) == 2
     assert ckpt['state_dict']['backbone.layer4.2.conv3.weight'].shape == (2048, 512, 1, 1)

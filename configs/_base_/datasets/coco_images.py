@@ -1,5 +1,4 @@
 # COCO train2017 images, no labels.
-_base_ = './pixpro_views.py'
 data_root = 'data/coco/'
 train_dataloader = dict(
     batch_size=128,  # per GPU: 8 x 128 = 1024
@@ -14,5 +13,4 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/instances_train2017.json',
         data_prefix=dict(img_path='train2017/'),
-        on_bad_image='skip',
-        pipeline={{_base_.train_pipeline}}))
+        on_bad_image='skip'))  # pipeline: set by each config

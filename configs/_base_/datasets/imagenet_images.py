@@ -1,5 +1,4 @@
 # ImageNet-1k train images (every image under train/, recursively), no labels.
-_base_ = './pixpro_views.py'
 data_root = 'data/imagenet/'
 train_dataloader = dict(
     batch_size=128,  # per GPU: 8 x 128 = 1024
@@ -13,5 +12,4 @@ train_dataloader = dict(
         type='ImageFolderDataset',
         data_root=data_root,
         data_prefix=dict(img_path='train/'),
-        on_bad_image='skip',
-        pipeline={{_base_.train_pipeline}}))
+        on_bad_image='skip'))  # pipeline: set by each config

@@ -1,5 +1,6 @@
 from .base import MomentumAlgorithm
 from .pixcontrast import PixContrast
 from .pixpro import PixPro
+from .vader import VADeR
 
-__all__ = ['MomentumAlgorithm', 'PixContrast', 'PixPro']
+__all__ = ['MomentumAlgorithm', 'PixContrast', 'PixPro', 'VADeR']

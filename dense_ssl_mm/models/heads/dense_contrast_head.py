@@ -1,5 +1,5 @@
 """Dense losses between the online and target features of two views."""
-from typing import Dict, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -7,9 +7,10 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from ..utils import positive_mask
+from ..utils import positive_mask, sample_matched_pairs
 
-LOSS_TYPES = ('pixpro', 'pixcontrast')
+LOSS_TYPES = ('pixpro', 'pixcontrast', 'vader')
+Pairs = Tuple[Tensor, Tensor, Tensor]
 
 
 def pixpro_consistency_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -49,6 +50,27 @@ def pixcontrast_loss(online: Tensor, target: Tensor, mask: Tensor, temperature: 
     return per_cell.sum() / has_pos.sum().clamp(min=1)
 
 
+def vader_nce_loss(query: Tensor, key: Tensor, valid: Tensor, negatives: Tensor,
+                   temperature: float) -> Tensor:
+    """VADeR's NCE for matched pixel pairs against a bank of negatives.
+
+    ``-log(exp(c(q, k+)) / (exp(c(q, k+)) + sum_k- exp(c(q, k-))))`` with ``c`` the cosine
+    similarity divided by ``temperature``, averaged over the valid pairs (0 if none).
+
+    Args:
+        query: ``(M, C)`` online features. key: ``(M, C)`` matched target features.
+        valid: ``(M,)`` bool. negatives: ``(K, C)`` unit vectors (the queue).
+    """
+    q = F.normalize(query, dim=1)
+    k = F.normalize(key, dim=1)
+    pos = (q * k).sum(1, keepdim=True)  # [M, 1]
+    neg = q @ negatives.t()  # [M, K]
+    logits = torch.cat([pos, neg], 1) / temperature
+    per_pair = torch.logsumexp(logits, 1) - logits[:, 0]
+    valid = valid.to(per_pair.dtype)
+    return (per_pair * valid).sum() / valid.sum().clamp(min=1)
+
+
 @MODELS.register_module()
 class DenseContrastHead(BaseModule):
     """Dense losses computed from two views' features and geometry.
@@ -58,15 +80,18 @@ class DenseContrastHead(BaseModule):
     directions are summed, as in the paper.
 
     Args:
-        loss_type: ``'pixpro'`` (consistency, positives only) or ``'pixcontrast'`` (InfoNCE,
-            positives and negatives by the threshold).
+        loss_type: ``'pixpro'`` (consistency, positives only), ``'pixcontrast'`` (InfoNCE,
+            positives and negatives by the threshold) or ``'vader'`` (NCE of matched pixel
+            pairs against a queue of other images' features).
         pos_threshold: T, the normalised centre distance under which two cells are a positive.
-        temperature: tau of PixContrast.
+        temperature: tau (0.3 for PixContrast, 0.07 for VADeR).
         loss_weight: Multiplier of the loss.
+        num_samples: VADeR's P, matched pairs sampled per image and direction.
     """
 
     def __init__(self, loss_type: str = 'pixpro', pos_threshold: float = 0.7,
-                 temperature: float = 0.3, loss_weight: float = 1.0) -> None:
+                 temperature: float = 0.3, loss_weight: float = 1.0,
+                 num_samples: int = 32) -> None:
         super().__init__()
         if loss_type not in LOSS_TYPES:
             raise ValueError(f'DenseContrastHead loss_type must be one of {LOSS_TYPES}, '
@@ -77,6 +102,7 @@ class DenseContrastHead(BaseModule):
         self.pos_threshold = pos_threshold
         self.temperature = temperature
         self.loss_weight = loss_weight
+        self.num_samples = num_samples
 
     def positive_masks(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
                        flips: Tensor) -> Sequence[Tensor]:
@@ -85,8 +111,37 @@ class DenseContrastHead(BaseModule):
                              tuple(target[1].shape[-2:]), self.pos_threshold)
         return mask, mask.transpose(1, 2)
 
+    def matched_pairs(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
+                      flips: Tensor) -> List[Pairs]:
+        """VADeR's matched pairs, both directions: ``[(q, k, valid)]`` for 1 -> 2 and 2 -> 1.
+
+        ``q`` are online features at ``P`` sampled pixels of view a (uniform among the pixels
+        whose centre is visible in view b); ``k`` the target features of view b at the same
+        image points, bilinearly sampled (sub-pixel); ``(N * P, C)`` each, ``valid`` ``(N*P,)``.
+        """
+        pairs = []
+        for a, b in ((0, 1), (1, 0)):
+            n, c = online[a].shape[:2]
+            index, grid, valid = sample_matched_pairs(
+                boxes[a], flips[a], tuple(online[a].shape[-2:]), boxes[b], flips[b],
+                self.num_samples)
+            q = online[a].flatten(2).gather(2, index[:, None].expand(n, c, -1))  # [N, C, P]
+            # bilinear, sub-pixel; points in the outer half cell take the border cells
+            k = F.grid_sample(target[b], grid[:, :, None].to(target[b].dtype), mode='bilinear',
+                              padding_mode='border', align_corners=False)[..., 0]  # [N, C, P]
+            pairs.append((q.transpose(1, 2).reshape(-1, c), k.transpose(1, 2).reshape(-1, c),
+                          valid.reshape(-1)))
+        return pairs
+
+    def vader_loss(self, pairs: List[Pairs], negatives: Tensor) -> Dict[str, Tensor]:
+        """Sum over both directions of :func:`vader_nce_loss`; ``negatives`` ``(K, C)``."""
+        negatives = negatives.detach().clone()  # the queue is updated in place afterwards
+        loss = sum(vader_nce_loss(q, k, v, negatives, self.temperature) for q, k, v in pairs)
+        valid = torch.cat([v for _, _, v in pairs]).float().mean()
+        return {'loss_vader': self.loss_weight * loss, 'valid_pairs': valid.detach()}
+
     def loss(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
-             flips: Tensor) -> Dict[str, Tensor]:
+             flips: Tensor, negatives: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the symmetric dense loss.
 
         Args:
@@ -95,9 +150,16 @@ class DenseContrastHead(BaseModule):
             boxes: ``(2, N, 4)`` crop boxes of the views.
             flips: ``(2, N)`` flip flags.
 
+            negatives: ``(K, C)`` queue of negatives (``'vader'`` only).
+
         Returns:
-            ``loss_<type>`` and ``pos_ratio`` (share of cell pairs that are positive).
+            ``loss_<type>`` and ``pos_ratio`` (share of cell pairs that are positive) or, for
+            VADeR, ``valid_pairs`` (share of sampled pairs that are valid).
         """
+        if self.loss_type == 'vader':
+            if negatives is None:
+                raise ValueError("loss_type 'vader' needs the queue of negatives")
+            return self.vader_loss(self.matched_pairs(online, target, boxes, flips), negatives)
         if online[0].shape[-2:] != target[0].shape[-2:]:
             raise ValueError(f'online maps {tuple(online[0].shape)} and target maps '
                              f'{tuple(target[0].shape)} must cover the same cells')

@@ -1,4 +1,5 @@
 from .conv_mlp import ConvMLPNeck
+from .dense_fpn import DenseFPNNeck
 from .ppm import PixelPropagationModule
 
-__all__ = ['ConvMLPNeck', 'PixelPropagationModule']
+__all__ = ['ConvMLPNeck', 'DenseFPNNeck', 'PixelPropagationModule']

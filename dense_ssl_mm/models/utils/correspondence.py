@@ -17,7 +17,7 @@ deliberately, so that "0.7 bins" means the same in x and y.
 
 Every function is batched over images (leading ``N``); nothing loops over images or cells.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -99,3 +99,38 @@ def project_points(points: Tensor, boxes: Tensor, flips: Tensor) -> Tuple[Tensor
     gx = torch.where(flips[:, None], -gx, gx)
     inside = (gx > -1) & (gx < 1) & (gy > -1) & (gy < 1)
     return torch.stack((gx, gy), -1), inside
+
+
+def sample_matched_pairs(boxes1: Tensor, flips1: Tensor, size1: Size, boxes2: Tensor,
+                         flips2: Tensor, num_samples: int,
+                         generator: Optional[torch.Generator] = None
+                         ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Sample cells of view 1 whose centre is visible in view 2, with its place in view 2.
+
+    For every image, ``num_samples`` cells are drawn uniformly without replacement among the
+    cells of view 1's ``size1`` map whose centre falls inside view 2's crop box; where fewer
+    are visible, the draw repeats visible cells (uniformly, with replacement) to fill the
+    slots; an image with no visible cell gets ``valid=False`` everywhere.
+
+    Returns:
+        index: ``(N, P)`` long, flat cell indices into view 1's ``H1 * W1`` map.
+        grid: ``(N, P, 2)`` the same image points in view 2, as ``grid_sample`` coordinates
+            (``align_corners=False``): sub-pixel locations for bilinear sampling.
+        valid: ``(N, P)`` bool.
+    """
+    centres = cell_centers(boxes1, flips1, size1)  # [N, HW1, 2]
+    grid, inside = project_points(centres, boxes2, flips2)  # [N, HW1, 2], [N, HW1]
+    n, cells = inside.shape
+    scores = torch.rand(n, cells, device=inside.device, generator=generator)
+    scores = scores.masked_fill(~inside, -1.0)
+    order = scores.argsort(dim=1, descending=True)  # visible cells first, in random order
+    count = inside.sum(1, keepdim=True)  # [N, 1]
+    slot = torch.arange(num_samples, device=inside.device).expand(n, num_samples)
+    # slots beyond the number of visible cells take a uniformly drawn visible one
+    refill = (torch.rand(n, num_samples, device=inside.device, generator=generator) *
+              count.clamp(min=1)).long()
+    slot = torch.where(slot < count, slot, refill)
+    index = order.gather(1, slot)  # [N, P]
+    valid = (count > 0).expand(n, num_samples)
+    matched = grid.gather(1, index[..., None].expand(n, num_samples, 2))
+    return index, matched, valid

@@ -1,0 +1,12 @@
+# VADeR R50-FPN on ImageNet-1k, 200 epochs, 8 GPUs x 32, MoCo v2's SGD recipe.
+_base_ = [
+    '_base_/models/vader_r50_fpn.py',
+    '_base_/datasets/imagenet_images.py',
+    '_base_/datasets/mocov2_overlap_views.py',
+    '_base_/schedules/sgd_coslr_200e.py',
+    '_base_/default_runtime.py',
+]
+train_dataloader = dict(batch_size=32, dataset=dict(pipeline={{_base_.train_pipeline}}))
+custom_hooks = [
+    dict(type='MomentumEncoderHook', base_target_momentum=0.999, schedule='constant')
+]

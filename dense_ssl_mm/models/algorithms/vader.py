@@ -1,0 +1,54 @@
+"""VADeR: view-agnostic dense representations (Pinheiro et al., NeurIPS 2020)."""
+from typing import Dict, List, Optional, Union
+
+import torch
+from torch import Tensor
+
+from dense_ssl_mm.registry import MODELS
+from ..utils import FeatureQueue
+from .base import MomentumAlgorithm
+
+
+@MODELS.register_module()
+class VADeR(MomentumAlgorithm):
+    """Online encoder-decoder f and its momentum copy g give 128-d unit embeddings per pixel
+    (stride 4); a pixel of view 1 and the point of view 2 showing the same image location are
+    a positive pair; negatives are g-features of other images kept in a queue.
+
+    Per step and direction, P pixels per image are drawn among those visible in both views
+    (``DenseContrastHead(loss_type='vader')``); after the loss, the g-features of all sampled
+    pairs (gathered over ranks) are enqueued.
+
+    Args:
+        backbone: Backbone config with all four stages out (``out_indices=(0, 1, 2, 3)``).
+        neck: :class:`DenseFPNNeck` config.
+        head: :class:`DenseContrastHead` config with ``loss_type='vader'``.
+        queue_size: Number of negatives kept (MoCo's 65536 by default; not published).
+    """
+
+    def __init__(self, backbone: dict, neck: dict, head: dict, queue_size: int = 65536,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+        self.head = MODELS.build(head)
+        if self.head.loss_type != 'vader':
+            raise ValueError(f"VADeR needs DenseContrastHead(loss_type='vader'), got "
+                             f'{self.head.loss_type!r}')
+        self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
+        self.build_targets()
+
+    def extract_dense(self, images: Tensor) -> Tensor:
+        """``(N, 3, H, W)`` -> online embeddings ``(N, 128, H/4, W/4)``."""
+        return self.neck(self.backbone(images))
+
+    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
+        """``inputs``: ``views`` ``(2, N, 3, H, W)``, ``boxes`` ``(2, N, 4)``, ``flips`` ``(2, N)``."""
+        online = [self.extract_dense(v) for v in inputs['views']]  # 2 x [N, 128, H/4, W/4]
+        with torch.no_grad():
+            target = [self.target_neck(self.target_backbone(v)) for v in inputs['views']]
+        pairs = self.head.matched_pairs(online, target, inputs['boxes'], inputs['flips'])
+        losses = self.head.vader_loss(pairs, self.queue.queue)
+        keys = torch.cat([k for _, k, _ in pairs])  # [2 * N * P, 128]
+        valid = torch.cat([v for _, _, v in pairs])
+        self.queue.enqueue(torch.nn.functional.normalize(keys.detach(), dim=1), valid)
+        return losses

@@ -1,0 +1,57 @@
+"""A MoCo-style queue of momentum features: the negatives of VADeR."""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.dist import all_gather, get_world_size
+from torch import Tensor
+
+
+class FeatureQueue(nn.Module):
+    """A ring buffer of ``size`` unit vectors of ``dim`` channels, held as buffers.
+
+    ``queue`` (``(size, dim)``, initialised with random unit vectors as in MoCo) and ``ptr``
+    (the next slot) are registered buffers, so checkpoints hold them and a resumed run
+    continues with the same negatives.
+
+    Args:
+        size: Number of stored features (65536 by default in VADeR's configs).
+        dim: Feature dimension.
+    """
+
+    def __init__(self, size: int, dim: int) -> None:
+        super().__init__()
+        if size < 1 or dim < 1:
+            raise ValueError(f'FeatureQueue needs size >= 1 and dim >= 1, got {size}, {dim}')
+        self.register_buffer('queue', F.normalize(torch.randn(size, dim), dim=1))
+        self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
+
+    @property
+    def size(self) -> int:
+        return self.queue.shape[0]
+
+    @torch.no_grad()
+    def enqueue(self, keys: Tensor, valid: Optional[Tensor] = None) -> None:
+        """Write keys over the oldest entries, wrapping around.
+
+        In a distributed run the keys of all ranks are gathered first (every rank then holds
+        the same queue). ``valid`` (bool, one per key) drops keys after the gather, so ranks
+        can pass fixed-size tensors.
+
+        Args:
+            keys: ``(B, dim)`` features (detached, normalised by the caller).
+            valid: ``(B,)`` bool, or None for all.
+        """
+        if valid is None:
+            valid = torch.ones(keys.shape[0], dtype=torch.bool, device=keys.device)
+        if get_world_size() > 1:
+            keys = torch.cat(all_gather(keys.contiguous()))
+            valid = torch.cat(all_gather(valid.contiguous()))
+        keys = keys[valid][-self.size:].to(self.queue.dtype)  # a batch longer than the queue
+        n = keys.shape[0]
+        if n == 0:
+            return
+        slots = (self.ptr + torch.arange(n, device=keys.device)) % self.size
+        self.queue.index_copy_(0, slots, keys)
+        self.ptr.copy_((self.ptr + n) % self.size)
