@@ -4,10 +4,10 @@
         --img-size 224 [--iters 10] [--warmup 3] [--device cuda] [--amp]
 
 A step is what training does: forward of both views through the online and target branches,
-loss, backward, optimizer step (the config's), momentum update. The backbone share is taken
-from a second timing of the same step restricted to the backbones (online forward+backward
-and target forward of both views); the rest is the necks, PPM/decoder, head, queue, optimizer
-and EMA. Synthetic inputs; prints a small table.
+loss, backward, optimizer step (the config's), momentum update. Two more timings split it:
+the backbones alone (online forward+backward and target forward of both views), and the head
+alone (its loss forward+backward from fixed neck outputs, plus VADeR's queue update). The
+rest is the necks, PPM/decoder, optimizer and EMA. Synthetic inputs; prints a small table.
 """
 import argparse
 import os.path as osp
@@ -90,6 +90,26 @@ def main(argv=None):
         sum(o.float().mean() for o in out).backward()
         model.zero_grad(set_to_none=True)
 
+    with torch.no_grad():  # fixed inputs of the head: what the necks produce
+        feats = [model.backbone(v) for v in inputs['views']]
+        heads_in = [model.neck(f) for f in feats]
+        if hasattr(model, 'ppm'):
+            heads_in = [model.ppm(x) for x in heads_in]
+    online_in = [x.detach().requires_grad_() for x in heads_in]
+    target_in = [x.detach() for x in heads_in]
+
+    def head_step():
+        with autocast:
+            if model.head.loss_type == 'vader':
+                pairs = model.head.matched_pairs(online_in, target_in, inputs['boxes'],
+                                                 inputs['flips'])
+                losses = model.head.vader_loss(pairs, model.queue.queue)
+                model.queue.enqueue(torch.cat([k for _, k, _ in pairs]).detach(),
+                                    torch.cat([v for _, _, v in pairs]))
+            else:
+                losses = model.head.loss(online_in, target_in, inputs['boxes'], inputs['flips'])
+        losses[f'loss_{model.head.loss_type}'].backward()
+
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
     t_step = timed(step, args.iters, args.warmup, device)
@@ -99,12 +119,14 @@ def main(argv=None):
     else:
         mem = f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB (peak RSS)'
     t_backbone = timed(backbone_step, args.iters, args.warmup, device)
+    t_head = timed(head_step, args.iters, args.warmup, device)
     name = osp.splitext(osp.basename(args.config))[0]
-    print(f'| config | device | batch | size | step (s) | img/s | peak memory | outside backbone |')
-    print('|---|---|---|---|---|---|---|---|')
+    print('| config | device | batch | size | step (s) | img/s | peak memory | outside backbone '
+          '| head (+queue) |')
+    print('|---|---|---|---|---|---|---|---|---|')
     print(f'| {name} | {device.type} ({torch.get_num_threads()} threads) | {args.batch_size} | '
           f'{args.img_size} | {t_step:.3f} | {args.batch_size / t_step:.1f} | {mem} | '
-          f'{max(0.0, 1 - t_backbone / t_step) * 100:.1f} % |')
+          f'{max(0.0, 1 - t_backbone / t_step) * 100:.1f} % | {t_head / t_step * 100:.1f} % |')
 
 
 if __name__ == '__main__':

@@ -49,7 +49,12 @@ def main(argv=None) -> None:
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
-    print_log(f'work dir: {osp.abspath(cfg.work_dir)}', logger='current')
+    if runner.rank == 0:
+        last = osp.join(cfg.work_dir, 'last_checkpoint')
+        ckpt = open(last).read().strip() if osp.isfile(last) else '(none saved)'
+        log = osp.join(runner.log_dir, f'{runner.timestamp}.log')
+        print_log(f'done. checkpoint: {ckpt}\nlog: {osp.abspath(log)}\n'
+                  f'work dir: {osp.abspath(cfg.work_dir)}', logger='current')
 
 
 if __name__ == '__main__':

@@ -13,7 +13,6 @@ import re
 from collections import OrderedDict
 from typing import Dict, Tuple
 
-import torch
 from torch import Tensor
 
 BRANCHES = {'online': '', 'momentum': 'target_'}

@@ -1,7 +1,6 @@
 """Unlabeled datasets: folder / list / COCO image lists; unreadable images skipped or named."""
 import json
 import os
-import shutil
 
 import cv2
 import numpy as np

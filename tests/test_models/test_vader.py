@@ -3,7 +3,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dense_ssl_mm.engine.optimizers import LARS  # noqa: F401  (registers)
 from dense_ssl_mm.models.heads import DenseContrastHead, vader_nce_loss
 from dense_ssl_mm.models.utils import FeatureQueue, cell_centers, sample_matched_pairs
 from dense_ssl_mm.registry import MODELS

@@ -11,7 +11,6 @@ import pytest
 import torch
 import torchvision
 from mmengine.config import Config
-from mmengine.runner.checkpoint import load_checkpoint
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.launch import replace_pretrained

@@ -40,6 +40,7 @@ class MomentumAlgorithm(BaseModel):
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.register_buffer('momentum_steps', torch.zeros((), dtype=torch.long))
+        self._ema_params: Optional[Tuple[List[Tensor], List[Tensor]]] = None
 
     def build_targets(self) -> None:
         """Create ``target_<name>`` copies of :attr:`momentum_modules` (call at end of init)."""
@@ -75,7 +76,9 @@ class MomentumAlgorithm(BaseModel):
         """
         if not 0.0 <= target_momentum <= 1.0:
             raise ValueError(f'target_momentum must lie in [0, 1], got {target_momentum}')
-        online, target = self._paired_params()
+        if self._ema_params is None:  # the parameter lists are built once, not per step
+            self._ema_params = self._paired_params()
+        online, target = self._ema_params
         torch._foreach_mul_(target, target_momentum)
         torch._foreach_add_(target, online, alpha=1.0 - target_momentum)
         self.momentum_steps += 1
