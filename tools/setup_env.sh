@@ -99,9 +99,9 @@ if ! mmcv_ok; then
       exit 1
     fi
     if command -v strip >/dev/null; then
-      "$PY" -m wheel unpack -d "$work/unpacked" "$work"/dist/mmcv-*.whl >/dev/null
+      "$PY" -m wheel unpack --dest "$work/unpacked" "$work"/dist/mmcv-*.whl >/dev/null
       find "$work/unpacked" -name '_ext*.so' -exec strip --strip-debug {} +
-      "$PY" -m wheel pack -d "$CACHE" "$work"/unpacked/mmcv-2.1.0 >/dev/null
+      "$PY" -m wheel pack --dest-dir "$CACHE" "$work"/unpacked/mmcv-2.1.0 >/dev/null
     else
       cp "$work"/dist/mmcv-*.whl "$CACHE"/
     fi
