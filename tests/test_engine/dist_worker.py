@@ -1,5 +1,8 @@
-"""Run under torchrun: a few demo iterations with DDP on CPU (gloo), then each rank saves its
-model state to <work_dir>/rank<R>.pth for test_distributed.py to compare."""
+"""Run under torchrun: a few demo iterations of PixPro or VADeR with DDP on CPU (gloo), then
+each rank saves its model state to <work_dir>/rank<R>.pth for test_distributed.py to compare.
+
+    python -m torch.distributed.run --nproc_per_node 2 dist_worker.py WORK_DIR PixPro|VADeR
+"""
 import os
 import os.path as osp
 import sys
@@ -15,10 +18,21 @@ from dense_ssl_mm.utils.launch import init_cpu_distributed  # noqa: E402
 from tests.helpers import tiny_model_cfg  # noqa: E402
 
 
-def main(work_dir: str) -> None:
+def tiny_vader_cfg() -> dict:
+    return dict(
+        type='VADeR', data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
+                      norm_eval=False),
+        neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
+                  out_channels=32),
+        head=dict(type='DenseContrastHead', loss_type='vader', temperature=0.07, num_samples=8),
+        queue_size=100)
+
+
+def main(work_dir: str, algorithm: str) -> None:
     torch.set_num_threads(1)
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
-    cfg.model = tiny_model_cfg()
+    cfg.model = tiny_model_cfg() if algorithm == 'PixPro' else tiny_vader_cfg()
     for view in cfg.train_dataloader.dataset.pipeline[1].view_pipelines:
         view[0] = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
     cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
@@ -37,4 +51,4 @@ def main(work_dir: str) -> None:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

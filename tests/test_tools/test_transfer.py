@@ -103,14 +103,17 @@ def build_benchmark_model(config, pretrained):
     return model
 
 
-@pytest.mark.parametrize('config,parts', [
-    ('mmdet/mask-rcnn_r50_fpn_syncbn-4conv1fc_1x_coco.py', ['backbone']),
-    ('mmdet/faster-rcnn_r50-c4_syncbn_24k_voc0712.py', ['backbone', 'roi_head.shared_head']),
-    ('mmseg/fcn_r50-d8_syncbn_40k_cityscapes-769x769.py', ['backbone']),
+@pytest.mark.parametrize('config,parts,depth', [
+    ('mmdet/mask-rcnn_r50_fpn_syncbn-4conv1fc_1x_coco.py', ['backbone'], 50),
+    ('mmdet/faster-rcnn_r50-c4_syncbn_24k_voc0712.py', ['backbone', 'roi_head.shared_head'], 50),
+    ('mmseg/fcn_r50-d8_syncbn_40k_cityscapes-769x769.py', ['backbone'], 50),
+    ('mmseg/fcn_r50-d8_syncbn_20k_voc12aug-512x512.py', ['backbone'], 50),
+    ('tiny/mask-rcnn_r18_fpn_tiny-coco.py', ['backbone'], 18),
+    ('tiny/fcn_r18-d8_tiny-voc.py', ['backbone'], 18),
 ])
-def test_benchmark_models_load_every_backbone_weight(tmp_path, config, parts):
-    ckpt, _ = pixpro_checkpoint(tmp_path, depth=50)
-    out = str(tmp_path / 'r50.pth')
+def test_benchmark_models_load_every_backbone_weight(tmp_path, config, parts, depth):
+    ckpt, _ = pixpro_checkpoint(tmp_path, depth=depth)
+    out = str(tmp_path / 'backbone.pth')
     export(str(ckpt), out)
     exported = torch.load(out)
     model = build_benchmark_model(osp.join(BENCH, config), out)
