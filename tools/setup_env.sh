@@ -42,10 +42,10 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(fingerprint)" ] && stack_ok; then
   exit 0
 fi
 
-if [ ! -x "$PY" ]; then
+if ! "$PY" -m pip --version >/dev/null 2>&1; then  # missing, or broken by an interrupted run
   command -v "$PYTHON" >/dev/null || { echo "[setup_env] $PYTHON not found: set PYTHON=/path/to/python3.11" >&2; exit 1; }
   log "creating $VENV with $PYTHON"
-  "$PYTHON" -m venv "$VENV"
+  "$PYTHON" -m venv --clear "$VENV"
 fi
 
 log "installing torch and build tools (requirements/build.txt)"
