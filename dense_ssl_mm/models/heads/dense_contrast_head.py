@@ -149,7 +149,6 @@ class DenseContrastHead(BaseModule):
             target: Two ``(N, C, H, W)`` target outputs (no gradient).
             boxes: ``(2, N, 4)`` crop boxes of the views.
             flips: ``(2, N)`` flip flags.
-
             negatives: ``(K, C)`` queue of negatives (``'vader'`` only).
 
         Returns:
