@@ -41,4 +41,4 @@ param_scheduler = [dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max
                         by_epoch=False)]
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
                      logger=dict(interval=2))
-paper_results = {}
+paper_results = dict(_delete_=True)  # the paper numbers of the base config do not apply

@@ -53,4 +53,4 @@ optim_wrapper = dict(optimizer=dict(lr=0.01))
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=max_iters),
                      logger=dict(interval=2))
 log_processor = dict(by_epoch=False)
-paper_results = {}
+paper_results = dict(_delete_=True)  # the paper numbers of the base config do not apply
