@@ -1,0 +1,48 @@
+"""Command-line handling shared by tools/train.py and tools/test.py."""
+import os.path as osp
+from argparse import Namespace
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from dense_ssl_mm.utils.launch import prepare_config
+from ..conftest import REPO
+
+C4 = osp.join(REPO, 'configs', 'benchmarks', 'mmdet', 'faster-rcnn_r50-c4_syncbn_24k_voc0712.py')
+PIXPRO = osp.join(REPO, 'configs', 'pixpro_r50_coco.py')
+
+
+def args(config, **kw):
+    base = dict(config=config, cfg_options=None, launcher='none', work_dir=None, resume=None,
+                amp=False, auto_scale_lr=False)
+    base.update(kw)
+    return Namespace(**base)
+
+
+def test_pretrained_option_repoints_every_init_cfg_using_it():
+    cfg = prepare_config(Config.fromfile(C4), args(C4, cfg_options={'pretrained': '/x.pth'}))
+    assert cfg.model.backbone.init_cfg.checkpoint == '/x.pth'
+    assert cfg.model.roi_head.shared_head.init_cfg.checkpoint == '/x.pth'
+    assert cfg.work_dir == './work_dirs/faster-rcnn_r50-c4_syncbn_24k_voc0712'
+
+
+def test_pretrained_option_without_a_user_is_an_error():
+    cfg = Config.fromfile(C4)
+    cfg.model.backbone.init_cfg.checkpoint = 'elsewhere.pth'
+    cfg.model.roi_head.shared_head.init_cfg = None
+    with pytest.raises(KeyError, match="pretrained='/x.pth' given, but no Pretrained init_cfg"):
+        prepare_config(cfg, args(C4, cfg_options={'pretrained': '/x.pth'}))
+
+
+def test_amp_falls_back_without_gpu_and_resume_checks_path(tmp_path):
+    cfg = prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, amp=True, resume='auto'))
+    if torch.cuda.is_available():
+        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    else:  # mmengine allows AMP on GPUs only: fp32 instead
+        assert cfg.optim_wrapper.type == 'OptimWrapper' and 'loss_scale' not in cfg.optim_wrapper
+    assert cfg.resume is True and cfg.load_from is None
+    with pytest.raises(FileNotFoundError, match="--resume checkpoint '.*nope.pth' does not exist"):
+        prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, resume=str(tmp_path / 'nope.pth')))
+    cfg = prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, auto_scale_lr=True))
+    assert cfg.auto_scale_lr.enable is True
