@@ -1,4 +1,5 @@
-"""Resume is exact: N iterations straight equal N/2 + resume + N/2 (weights, target, momentum)."""
+"""Resume is exact: N iterations straight equal N/2 + crash + resume + N/2 (weights, target,
+momentum schedule, VADeR's queue)."""
 import os.path as osp
 
 import pytest
@@ -11,6 +12,7 @@ from dense_ssl_mm.registry import HOOKS
 
 from ..conftest import REPO
 from ..helpers import tiny_model_cfg
+from .dist_worker import tiny_vader_cfg
 
 
 class SimulatedCrash(RuntimeError):
@@ -31,9 +33,9 @@ class CrashAfterIter(Hook):
             raise SimulatedCrash(f'crash after iteration {self.after_iter}')
 
 
-def demo_cfg(work_dir, max_iters, resume=False):
+def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
-    cfg.model = tiny_model_cfg()
+    cfg.model = tiny_model_cfg() if algorithm == 'PixPro' else tiny_vader_cfg()
     crop = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
     pipe = cfg.train_dataloader.dataset.pipeline[1]
     for view in pipe.view_pipelines:
@@ -51,20 +53,23 @@ def demo_cfg(work_dir, max_iters, resume=False):
     return cfg
 
 
-def test_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize('algorithm', ['PixPro', 'VADeR'])
+def test_resume_continues_exactly(tmp_path, algorithm):
     torch.set_num_threads(1)
-    straight = Runner.from_cfg(demo_cfg(tmp_path / 'a', 4))
+    straight = Runner.from_cfg(demo_cfg(tmp_path / 'a', 4, algorithm=algorithm))
     straight.train()
-    crashing = demo_cfg(tmp_path / 'b', 4)
+    crashing = demo_cfg(tmp_path / 'b', 4, algorithm=algorithm)
     crashing.custom_hooks.append(dict(type='CrashAfterIter', after_iter=2))
     with pytest.raises(SimulatedCrash):
         Runner.from_cfg(crashing).train()
     assert osp.isfile(tmp_path / 'b' / 'iter_2.pth')
-    resumed = Runner.from_cfg(demo_cfg(tmp_path / 'b', 4, resume=True))
+    resumed = Runner.from_cfg(demo_cfg(tmp_path / 'b', 4, resume=True, algorithm=algorithm))
     resumed.train()
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert int(a['momentum_steps']) == int(b['momentum_steps']) == 4
     assert any(k.startswith('target_backbone.') for k in a)
+    if algorithm == 'VADeR':  # the queue of negatives continues too
+        assert 'queue.queue' in a and int(a['queue.ptr']) == 4 * 2 * 3 * 8 % 100
     for key in a:
         assert torch.equal(a[key], b[key]), key
     hub_a = straight.message_hub.get_scalar('train/target_momentum').current()

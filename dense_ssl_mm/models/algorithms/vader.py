@@ -2,6 +2,7 @@
 from typing import Dict, List, Optional, Union
 
 import torch
+from mmengine.dist import get_rank
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
@@ -24,10 +25,13 @@ class VADeR(MomentumAlgorithm):
         neck: :class:`DenseFPNNeck` config.
         head: :class:`DenseContrastHead` config with ``loss_type='vader'``.
         queue_size: Number of negatives kept (MoCo's 65536 by default; not published).
+        sampling_seed: Seed of the pair sampling. The pixels drawn at a step depend only on
+            (seed, step, rank) through a buffer-held step counter, not on the global RNG, so a
+            resumed run draws exactly the pairs the uninterrupted run would have drawn.
     """
 
     def __init__(self, backbone: dict, neck: dict, head: dict, queue_size: int = 65536,
-                 data_preprocessor: Optional[dict] = None,
+                 sampling_seed: int = 0, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg)
         self.head = MODELS.build(head)
@@ -35,7 +39,17 @@ class VADeR(MomentumAlgorithm):
             raise ValueError(f"VADeR needs DenseContrastHead(loss_type='vader'), got "
                              f'{self.head.loss_type!r}')
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
+        self.sampling_seed = sampling_seed
+        self.register_buffer('sampling_steps', torch.zeros((), dtype=torch.long))
         self.build_targets()
+
+    def pair_generator(self, device: torch.device) -> torch.Generator:
+        """The generator of this step's pair sampling; advances the step counter."""
+        step = int(self.sampling_steps)
+        self.sampling_steps += 1
+        generator = torch.Generator(device=device)
+        generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
+        return generator
 
     def extract_dense(self, images: Tensor) -> Tensor:
         """``(N, 3, H, W)`` -> online embeddings ``(N, 128, H/4, W/4)``."""
@@ -46,7 +60,8 @@ class VADeR(MomentumAlgorithm):
         online = [self.extract_dense(v) for v in inputs['views']]  # 2 x [N, 128, H/4, W/4]
         with torch.no_grad():
             target = [self.target_neck(self.target_backbone(v)) for v in inputs['views']]
-        pairs = self.head.matched_pairs(online, target, inputs['boxes'], inputs['flips'])
+        pairs = self.head.matched_pairs(online, target, inputs['boxes'], inputs['flips'],
+                                        self.pair_generator(inputs['views'].device))
         losses = self.head.vader_loss(pairs, self.queue.queue)
         keys = torch.cat([k for _, k, _ in pairs])  # [2 * N * P, 128]
         valid = torch.cat([v for _, _, v in pairs])

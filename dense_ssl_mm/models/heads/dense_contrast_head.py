@@ -112,19 +112,21 @@ class DenseContrastHead(BaseModule):
         return mask, mask.transpose(1, 2)
 
     def matched_pairs(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
-                      flips: Tensor) -> List[Pairs]:
+                      flips: Tensor,
+                      generator: Optional[torch.Generator] = None) -> List[Pairs]:
         """VADeR's matched pairs, both directions: ``[(q, k, valid)]`` for 1 -> 2 and 2 -> 1.
 
         ``q`` are online features at ``P`` sampled pixels of view a (uniform among the pixels
         whose centre is visible in view b); ``k`` the target features of view b at the same
         image points, bilinearly sampled (sub-pixel); ``(N * P, C)`` each, ``valid`` ``(N*P,)``.
+        ``generator`` drives the sampling (default: torch's global generator).
         """
         pairs = []
         for a, b in ((0, 1), (1, 0)):
             n, c = online[a].shape[:2]
             index, grid, valid = sample_matched_pairs(
                 boxes[a], flips[a], tuple(online[a].shape[-2:]), boxes[b], flips[b],
-                self.num_samples)
+                self.num_samples, generator)
             q = online[a].flatten(2).gather(2, index[:, None].expand(n, c, -1))  # [N, C, P]
             # bilinear, sub-pixel; points in the outer half cell take the border cells
             k = F.grid_sample(target[b], grid[:, :, None].to(target[b].dtype), mode='bilinear',
