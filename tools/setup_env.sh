@@ -34,6 +34,8 @@ stack_ok() {
   "$PY" - <<'PY' >/dev/null 2>&1
 import mmcv, mmcv.ops, mmdet, mmengine, mmseg, torch, torchvision, dense_ssl_mm
 assert mmcv.__version__ == '2.1.0'
+if torch.cuda.is_available():  # a GPU appeared since a CPU set-up: rebuild with CUDA ops
+    assert mmcv.ops.get_compiling_cuda_version() != 'not available'
 PY
 }
 
