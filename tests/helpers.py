@@ -19,6 +19,19 @@ def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
     return cfg
 
 
+def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: int = 8) -> dict:
+    """VADeR on a ResNet-18 with 16 base channels and a 32-wide FPN."""
+    return dict(
+        type='VADeR', data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
+                      norm_eval=False),
+        neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
+                  out_channels=out_channels),
+        head=dict(type='DenseContrastHead', loss_type='vader', temperature=0.07,
+                  num_samples=num_samples),
+        queue_size=queue_size)
+
+
 def build_tiny(algorithm: str = 'PixPro', **overrides):
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_cfg(algorithm, **overrides))

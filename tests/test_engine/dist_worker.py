@@ -15,18 +15,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 import dense_ssl_mm  # noqa: E402,F401
 from dense_ssl_mm.utils.launch import init_cpu_distributed  # noqa: E402
-from tests.helpers import tiny_model_cfg  # noqa: E402
-
-
-def tiny_vader_cfg() -> dict:
-    return dict(
-        type='VADeR', data_preprocessor=dict(type='PairedViewDataPreprocessor'),
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
-                      norm_eval=False),
-        neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
-                  out_channels=32),
-        head=dict(type='DenseContrastHead', loss_type='vader', temperature=0.07, num_samples=8),
-        queue_size=100)
+from tests.helpers import tiny_model_cfg, tiny_vader_cfg  # noqa: E402
 
 
 def main(work_dir: str, algorithm: str) -> None:

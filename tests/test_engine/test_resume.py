@@ -11,8 +11,7 @@ from mmengine.runner import Runner
 from dense_ssl_mm.registry import HOOKS
 
 from ..conftest import REPO
-from ..helpers import tiny_model_cfg
-from .dist_worker import tiny_vader_cfg
+from ..helpers import tiny_model_cfg, tiny_vader_cfg
 
 
 class SimulatedCrash(RuntimeError):

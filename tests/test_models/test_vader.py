@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from dense_ssl_mm.models.heads import DenseContrastHead, vader_nce_loss
 from dense_ssl_mm.models.utils import FeatureQueue, cell_centers, sample_matched_pairs
 from dense_ssl_mm.registry import MODELS
-from ..helpers import fixed_batch
+from ..helpers import fixed_batch, tiny_vader_cfg
 
 
 def coordinate_map(boxes, flips, size):
@@ -91,14 +91,7 @@ def test_nce_loss_matches_direct_computation_and_minimum():
 
 def tiny_vader(queue_size=4096):
     torch.manual_seed(0)
-    model = MODELS.build(dict(
-        type='VADeR', data_preprocessor=dict(type='PairedViewDataPreprocessor'),
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
-                      norm_eval=False),
-        neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
-                  out_channels=128),
-        head=dict(type='DenseContrastHead', loss_type='vader', temperature=0.07),
-        queue_size=queue_size))
+    model = MODELS.build(tiny_vader_cfg(queue_size, out_channels=128, num_samples=32))
     model.init_weights()
     return model
 
