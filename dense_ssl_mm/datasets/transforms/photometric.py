@@ -3,7 +3,7 @@
 All work on uint8 images in mmcv's BGR channel order and leave the geometry untouched.
 Required keys: ``img``. Modified keys: ``img``.
 """
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import cv2
 import mmcv
@@ -112,4 +112,4 @@ class Solarize(BaseTransform):
         return results
 
 
-__all__: Sequence[str] = ['ColorJitter', 'GaussianBlur', 'Solarize', 'adjust_hue']
+__all__ = ['ColorJitter', 'GaussianBlur', 'Solarize', 'adjust_hue']

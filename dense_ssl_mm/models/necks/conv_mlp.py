@@ -1,5 +1,5 @@
 """1x1-convolution MLP: the dense projector (and the instance projector/predictor)."""
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmcv.cnn import build_norm_layer
@@ -49,4 +49,4 @@ class ConvMLPNeck(BaseModule):
         return self.mlp(x)
 
 
-__all__: Tuple[str, ...] = ('ConvMLPNeck', )
+__all__ = ['ConvMLPNeck']
