@@ -8,7 +8,7 @@ checkpoint=OUT.pth)`` and torchvision; OUT.pkl is a detectron2 checkpoint. ``--n
 writes the pretrained FPN of a neck that has one (VADeR's decoder), for mmdet's ``FPN``.
 """
 import argparse
-import os
+import io
 import os.path as osp
 import pickle
 import sys
@@ -16,16 +16,16 @@ import sys
 import torch
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from dense_ssl_mm.utils.checkpoint import AtomicLocalBackend  # noqa: E402
 from dense_ssl_mm.utils.export import (extract_module, load_model_state,  # noqa: E402
                                        to_detectron2)
 
 
 def atomic_write(path: str, write) -> None:
-    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        write(f)
-    os.replace(tmp, path)
+    """Serialise with ``write(file)`` and write atomically (the package's checkpoint backend)."""
+    buffer = io.BytesIO()
+    write(buffer)
+    AtomicLocalBackend().put(buffer.getvalue(), path)
 
 
 def export(ckpt: str, out: str, branch: str = 'online', detectron2: str = None,
