@@ -41,12 +41,23 @@ class VADeR(MomentumAlgorithm):
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
         self.sampling_seed = sampling_seed
         self.register_buffer('sampling_steps', torch.zeros((), dtype=torch.long))
+        # Host copy of the counter: read from the buffer once (and again after a checkpoint
+        # is loaded), so a step costs no device-to-host sync.
+        self._host_step: Optional[int] = None
         self.build_targets()
+
+    def _load_from_state_dict(self, *args, **kwargs) -> None:
+        # Called by torch's load_state_dict and by mmengine's checkpoint loader alike.
+        super()._load_from_state_dict(*args, **kwargs)
+        self._host_step = None
 
     def pair_generator(self, device: torch.device) -> torch.Generator:
         """The generator of this step's pair sampling; advances the step counter."""
-        step = int(self.sampling_steps)
-        self.sampling_steps += 1
+        if self._host_step is None:
+            self._host_step = int(self.sampling_steps)
+        step = self._host_step
+        self._host_step += 1
+        self.sampling_steps += 1  # in place on the device: the checkpointed truth
         generator = torch.Generator(device=device)
         generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
         return generator
