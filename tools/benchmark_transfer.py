@@ -24,7 +24,7 @@ from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from tools.export_backbone import export  # noqa: E402
+from dense_ssl_mm.utils.export import export_checkpoint as export  # noqa: E402
 
 # metric key written by the evaluator -> (column, key in paper_results, scale to percent)
 METRICS = {

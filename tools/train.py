@@ -10,12 +10,13 @@ import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import dense_ssl_mm  # noqa: E402,F401  (registries, safe checkpoint I/O)
-from dense_ssl_mm.utils.launch import init_cpu_distributed, prepare_config  # noqa: E402
+from dense_ssl_mm.registry import RUNNERS  # noqa: E402
+from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
+from dense_ssl_mm.utils.launch import (init_cpu_distributed, prepare_config,  # noqa: E402
+                                       train_reporting_stops)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,10 +46,13 @@ def main(argv=None) -> None:
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config file {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
+    install_checkpoint_io()
     cfg = prepare_config(cfg, args)
     init_cpu_distributed(cfg)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    code = train_reporting_stops(runner, args.config)
+    if code:
+        sys.exit(code)
     if runner.rank == 0:
         last = osp.join(cfg.work_dir, 'last_checkpoint')
         ckpt = open(last).read().strip() if osp.isfile(last) else '(none saved)'

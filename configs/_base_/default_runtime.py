@@ -1,5 +1,8 @@
 # Runtime shared by every pretraining config.
 default_scope = 'dense_ssl_mm'
+# mmengine's Runner plus checks: a dataloader without a batch, a momentum model without its
+# hook (dense_ssl_mm/engine/runners/pretrain_runner.py).
+runner_type = 'PretrainRunner'
 
 default_hooks = dict(
     runtime_info=dict(type='RuntimeInfoHook'),
@@ -8,6 +11,10 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # NaN/inf loss (checked every iteration at no cost) or weights (every `interval` and
+    # before each save) stop the run; no checkpoint with non-finite tensors is written.
+    # In default_hooks, not custom_hooks, so derived configs that replace the latter keep it.
+    non_finite_guard=dict(type='NonFiniteGuardHook', interval=50),
 )
 # PixPro: target momentum m0 = 0.99 rising to 1 along a cosine over all optimizer steps.
 custom_hooks = [

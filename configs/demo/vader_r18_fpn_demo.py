@@ -46,6 +46,7 @@ param_scheduler = [
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=10),
+    non_finite_guard=dict(interval=10),
     checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -25,4 +25,14 @@ class COCOImageDataset(UnlabeledImageDataset):
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f'COCOImageDataset: {self.ann_file!r} is not a COCO annotation file '
                              f"with an 'images' list ({type(err).__name__}: {err})") from err
+        if not isinstance(images, list):
+            raise ValueError(f"COCOImageDataset: 'images' in {self.ann_file!r} must be a list of "
+                             f'image entries, got {type(images).__name__}')
+        for k, entry in enumerate(images):
+            missing = [key for key in ('id', 'file_name')
+                       if not isinstance(entry, dict) or key not in entry]
+            if missing:
+                raise ValueError(f"COCOImageDataset: entry {k} of 'images' in "
+                                 f'{self.ann_file!r} has no {" or ".join(missing)}: '
+                                 f'{str(entry)[:200]}')
         return [im['file_name'] for im in sorted(images, key=lambda im: im['id'])]

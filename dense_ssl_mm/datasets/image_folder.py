@@ -13,6 +13,10 @@ IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tif
 class ImageFolderDataset(UnlabeledImageDataset):
     """Every image file below ``data_prefix['img_path']`` (or ``data_root``), sorted.
 
+    Symbolic links are followed, but every real folder is visited once and every real file
+    listed once (under the first path that reaches it in sorted order), so link loops
+    (``a/up -> ..``) and links to the same folder neither hang the scan nor repeat images.
+
     Args:
         extensions: File suffixes counted as images (case-insensitive).
         **kwargs: See :class:`UnlabeledImageDataset`.
@@ -26,8 +30,20 @@ class ImageFolderDataset(UnlabeledImageDataset):
         root = self.img_root
         if not osp.isdir(root):
             raise FileNotFoundError(f'ImageFolderDataset: image folder {root!r} does not exist')
-        found = []
-        for folder, _, files in os.walk(root, followlinks=True):
-            found += [osp.relpath(osp.join(folder, f), root) for f in files
-                      if f.lower().endswith(self.extensions)]
+        found, seen_dirs, seen_files = [], {osp.realpath(root)}, set()
+        for folder, dirs, files in os.walk(root, followlinks=True):
+            dirs.sort()
+            kept = []
+            for name in dirs:  # prune folders already visited through another path
+                real = osp.realpath(osp.join(folder, name))
+                if real not in seen_dirs:
+                    seen_dirs.add(real)
+                    kept.append(name)
+            dirs[:] = kept
+            for name in sorted(files):
+                path = osp.join(folder, name)
+                real = osp.realpath(path)
+                if name.lower().endswith(self.extensions) and real not in seen_files:
+                    seen_files.add(real)
+                    found.append(osp.relpath(path, root))
         return sorted(found)

@@ -15,9 +15,12 @@ writes to a temporary file in the same folder, fsyncs it and renames it over the
 """
 import os
 import os.path as osp
-import tempfile
+import re
+import secrets
+import socket
+import zipfile
 from pathlib import Path
-from typing import Callable, List, Union
+from typing import Callable, Dict, List, Optional, Union
 
 import numpy as np
 import torch
@@ -42,6 +45,39 @@ def trusted_checkpoint_globals() -> List[Callable]:
     return allowed
 
 
+_MAGIC = ((b'\xff\xd8\xff', 'a JPEG image'), (b'\x89PNG', 'a PNG image'),
+          (b'\x1f\x8b', 'a gzip archive'), (b'{', 'a JSON/text file'), (b'#', 'a text file'))
+
+
+class UnreadableCheckpointError(RuntimeError):
+    """A checkpoint file that cannot be loaded; the message names the file and why."""
+
+
+def checkpoint_problem(filename: str, verify_data: bool = False) -> Optional[str]:
+    """Why ``filename`` cannot be a readable torch checkpoint, or None if it looks sound.
+
+    Checks the container, not the contents: empty file, not a torch file (names what it looks
+    like), truncated zip archive (the usual result of a killed save). With ``verify_data`` every
+    stored record's CRC is checked too (reads the whole file).
+    """
+    size = osp.getsize(filename)
+    if size == 0:
+        return 'is empty (0 bytes)'
+    with open(filename, 'rb') as f:
+        head = f.read(8)
+    if head.startswith(b'PK\x03\x04'):  # torch's zip format (torch >= 1.6)
+        try:
+            with zipfile.ZipFile(filename) as archive:
+                bad = archive.testzip() if verify_data else None
+        except (zipfile.BadZipFile, OSError, EOFError) as err:
+            return f'is truncated or corrupt ({size} bytes; {err})'
+        return f'is corrupt (bad CRC in record {bad!r})' if bad else None
+    if head.startswith(b'\x80'):  # torch's legacy pickle format
+        return None
+    kind = next((name for magic, name in _MAGIC if head.startswith(magic)), 'an unknown format')
+    return (f'is not a PyTorch checkpoint (it looks like {kind}: first bytes {head!r})')
+
+
 def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict:
     """Load a local checkpoint with the weights-only unpickler and mmengine's own types.
 
@@ -51,38 +87,127 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
 
     Returns:
         The loaded object (usually a dict).
+
+    Raises:
+        FileNotFoundError: no such file.
+        UnreadableCheckpointError: the file is empty, truncated, not a checkpoint, or holds a
+            Python object that the safe unpickler refuses (the message names file and reason).
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+    problem = checkpoint_problem(filename)
+    if problem:
+        raise UnreadableCheckpointError(f'checkpoint {filename!r} {problem}')
     with torch.serialization.safe_globals(trusted_checkpoint_globals()):
         try:
             return torch.load(filename, map_location=map_location, weights_only=True)
         except Exception as err:  # torch raises UnpicklingError and RuntimeError here
-            raise RuntimeError(
-                f'cannot load checkpoint {filename!r} with the weights-only unpickler: '
-                f'{err}. dense_ssl_mm allows only tensors, containers, numpy values and '
-                "mmengine's HistoryBuffer in checkpoints.") from err
+            text = str(err)
+            refused = re.search(r'GLOBAL ([\w.]+)', text)
+            detail = text.split('WeightsUnpickler error:', 1)[-1].strip().splitlines()
+            if refused:
+                reason = (f'holds a Python object of type {refused.group(1)}, which the '
+                          'weights-only unpickler refuses (unpickling it could run code); dense_ssl_mm '
+                          'checkpoints hold only tensors, containers, numpy values and '
+                          "mmengine's HistoryBuffer")
+            elif 'WeightsUnpickler error:' in text:
+                reason = (f'holds data that the weights-only unpickler refuses '
+                          f'({detail[0] if detail else "no detail"}): it is not a checkpoint of '
+                          'tensors, or was written by code that pickled other objects')
+            else:  # torch's advice to switch the safe loader off is never passed on
+                first = text.strip().splitlines()[0] if text.strip() else ''
+                if 'weights_only' in first:
+                    first = 'refused by the weights-only unpickler'
+                reason = f'cannot be read ({type(err).__name__}: {first or "no detail"})'
+            raise UnreadableCheckpointError(f'checkpoint {filename!r} {reason}') from None
+
+
+_PARTIAL = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)@(?P<host>.+)\.[0-9a-f]{8}\.partial$')
+
+
+def _partial_name(filepath: str) -> str:
+    """Hidden temporary name beside ``filepath`` that says which process writes it."""
+    folder, name = osp.split(osp.abspath(filepath))
+    return osp.join(folder, f'.{name}.{os.getpid()}@{socket.gethostname()}.'
+                    f'{secrets.token_hex(4)}.partial')
+
+
+def sweep_stale_partials(folder: str) -> List[str]:
+    """Remove temporary files of saves that were killed before they finished.
+
+    A save killed by SIGKILL or SIGTERM (OOM killer, Slurm pre-emption) cannot clean up after
+    itself. Its ``.<name>.<pid>@<host>.<random>.partial`` file is removed here when it was
+    written on this host by a process that no longer exists; files of live processes and of
+    other hosts are left alone. Returns the removed paths.
+    """
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return removed
+    host = socket.gethostname()
+    for name in names:
+        match = _PARTIAL.match(name)
+        if not match or match['host'] != host or _process_alive(int(match['pid'])):
+            continue
+        try:
+            os.remove(osp.join(folder, name))
+            removed.append(osp.join(folder, name))
+        except OSError:
+            pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def atomic_write_files(blobs: Dict[str, bytes]) -> None:
+    """Write several files so that either all of them appear or none does.
+
+    Each blob goes to a temporary file in its target's folder, created with mode 0666 minus
+    the umask (as ``open()`` would), and is fsynced; only when every temporary file is
+    complete are they renamed over their targets. On any error (disk full, Ctrl-C) the
+    temporary files are removed and no target is touched. Stale temporary files of killed
+    saves in the same folders are swept first (:func:`sweep_stale_partials`).
+
+    Args:
+        blobs: ``{path: bytes}``.
+    """
+    temps = {}
+    try:
+        for path, data in blobs.items():
+            folder = osp.dirname(osp.abspath(path))
+            os.makedirs(folder, exist_ok=True)
+            sweep_stale_partials(folder)
+            tmp = _partial_name(path)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            temps[path] = tmp
+            with os.fdopen(fd, 'wb') as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp in temps.values():
+            if osp.exists(tmp):
+                os.remove(tmp)
+        raise
 
 
 class AtomicLocalBackend(LocalBackend):
-    """mmengine's local backend whose writes are atomic (temp file + fsync + rename)."""
+    """mmengine's local backend whose writes are atomic (see :func:`atomic_write_files`)."""
 
     def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-        filepath = str(filepath)
-        folder = osp.dirname(osp.abspath(filepath))
-        os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix='.' + osp.basename(filepath) + '.', dir=folder)
-        try:
-            with os.fdopen(fd, 'wb') as f:
-                f.write(obj)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, filepath)
-        except BaseException:
-            if osp.exists(tmp):
-                os.remove(tmp)
-            raise
+        atomic_write_files({str(filepath): obj})
 
     def put_text(self, obj: str, filepath: Union[str, Path], encoding: str = 'utf-8') -> None:
         self.put(obj.encode(encoding), filepath)

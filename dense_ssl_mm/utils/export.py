@@ -9,11 +9,17 @@ Formats:
   True}`` with detectron2's ResNet names (``stem.conv1.norm.weight``, ``res2.0.conv1.weight``,
   ``res2.0.shortcut.norm.running_var``, ...).
 """
+import io
+import os.path as osp
+import pickle
 import re
 from collections import OrderedDict
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
+import torch
 from torch import Tensor
+
+from .checkpoint import atomic_write_files, load_local_checkpoint
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
 
@@ -41,7 +47,6 @@ def extract_module(state_dict: Dict[str, Tensor], module: str,
 
 def load_model_state(path: str) -> Dict[str, Tensor]:
     """The model state dict of a Runner checkpoint (``state_dict``) or of a plain dict."""
-    from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
     ckpt = load_local_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
@@ -77,3 +82,70 @@ def to_detectron2(backbone: Dict[str, Tensor]) -> 'OrderedDict[str, object]':
             raise KeyError(f'no detectron2 name for ResNet key {key!r}')
         out[name] = value.numpy()
     return out
+
+
+def non_finite_keys(tensors: Dict[str, Tensor]) -> list:
+    """Names of the floating-point tensors that hold a NaN or an infinity."""
+    return [k for k, v in tensors.items()
+            if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def _check_outputs(checkpoint: str, outputs: Dict[str, str]) -> None:
+    """Refuse outputs that are folders, the input itself (also through links) or repeated."""
+    seen = {}
+    for option, path in outputs.items():
+        if osp.isdir(path):
+            raise ValueError(f'{option} {path!r} is a folder; give a file name, e.g. '
+                             f'{osp.join(path, "backbone.pth")!r}')
+        if osp.exists(path) and osp.samefile(path, checkpoint):
+            raise ValueError(f'{option} {path!r} is the input checkpoint {checkpoint!r}; '
+                             'exporting over it would destroy the training checkpoint')
+        real = osp.realpath(path)
+        if real in seen:
+            raise ValueError(f'{seen[real]} and {option} are the same file {path!r}')
+        seen[real] = option
+
+
+def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
+                      detectron2: Optional[str] = None,
+                      neck: Optional[str] = None) -> Dict[str, int]:
+    """Export a pretraining checkpoint's backbone (and optionally its neck), all or nothing.
+
+    Every output is built in memory and checked first (no NaN/inf weight, no output that is
+    the input or a folder); then all files are written atomically together, so a failure
+    leaves none of them half-written or missing while others are new.
+
+    Args:
+        checkpoint: Runner checkpoint (``state_dict``) or plain state dict.
+        out: Output ``.pth`` (mmdet / mmseg / torchvision names).
+        branch: ``'online'`` or ``'momentum'``.
+        detectron2: Optional output ``.pkl`` with detectron2's names.
+        neck: Optional output ``.pth`` of the neck's FPN (VADeR's decoder, for mmdet's FPN).
+
+    Returns:
+        ``{path: number of tensors written}``.
+    """
+    outputs = {'output': out, '--detectron2': detectron2, '--neck': neck}
+    _check_outputs(checkpoint, {k: v for k, v in outputs.items() if v})
+    state = load_model_state(checkpoint)
+    parts = {out: extract_module(state, 'backbone', branch)}
+    if neck:  # VADeR's decoder holds an mmdet FPN as `neck.fpn`: it loads into mmdet's FPN.
+        parts[neck] = extract_module(state, 'neck.fpn', branch)
+    for path, tensors in parts.items():
+        bad = non_finite_keys(tensors)
+        if bad:
+            raise ValueError(f'{checkpoint!r} has non-finite (NaN/inf) {branch} weights in '
+                             f'{len(bad)} tensors, e.g. {bad[:3]}: the run diverged; export an '
+                             'earlier checkpoint')
+    blobs, counts = {}, {}
+    for path, tensors in parts.items():
+        buffer = io.BytesIO()
+        torch.save(dict(tensors), buffer)
+        blobs[path], counts[path] = buffer.getvalue(), len(tensors)
+    if detectron2:
+        model = to_detectron2(parts[out])
+        blob = {'model': model, '__author__': f'dense_ssl_mm ({branch} backbone of '
+                f'{checkpoint})', 'matching_heuristics': True}
+        blobs[detectron2], counts[detectron2] = pickle.dumps(blob), len(model)
+    atomic_write_files(blobs)
+    return {path: counts[path] for path in blobs}

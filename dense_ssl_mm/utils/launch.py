@@ -1,17 +1,64 @@
 """Config preparation shared by tools/train.py and tools/test.py (OpenMMLab conventions)."""
+import glob
 import os.path as osp
+import re
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
+from .checkpoint import checkpoint_problem
+
+PRETRAINED_TYPES = ('Pretrained', 'StrictPretrained')
+_CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
+
+
+def find_resume_checkpoint(work_dir: str) -> Tuple[Optional[str], List[str]]:
+    """The newest sound checkpoint of ``work_dir``, for ``--resume`` without a path.
+
+    Candidates, in order: the file named in ``last_checkpoint`` *looked up in the given work
+    dir by its file name* (mmengine stores an absolute path, which is wrong once the work dir
+    was moved or copied), then every ``iter_N.pth`` / ``epoch_N.pth`` from the highest N
+    down. The first whose zip container and record CRCs are intact is returned; a truncated
+    or corrupt one (a save killed mid-way on a file system without atomic rename, a copy
+    that did not finish) is skipped.
+
+    Returns:
+        ``(path or None, ["<file>: <why skipped>", ...])``.
+    """
+    candidates = []
+    last = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last):
+        with open(last) as f:
+            named = f.read().strip()
+        if named:
+            candidates.append(osp.join(work_dir, osp.basename(named)))
+    numbered = [(int(m.group(1)), path) for path in glob.glob(osp.join(work_dir, '*.pth'))
+                for m in [_CKPT_NAME.match(osp.basename(path))] if m]
+    candidates += [path for _, path in sorted(numbered, reverse=True)]
+    skipped, tried = [], set()
+    for path in candidates:
+        if path in tried:
+            continue
+        tried.add(path)
+        if not osp.isfile(path):
+            skipped.append(f'{path}: named in last_checkpoint but not in the work dir')
+            continue
+        problem = checkpoint_problem(path, verify_data=True)
+        if problem is None:
+            return path, skipped
+        skipped.append(f'{path}: {problem}')
+    return None, skipped
+
 
 def replace_pretrained(node, old: str, new: str) -> int:
-    """Point every ``init_cfg=dict(type='Pretrained', checkpoint=old)`` below ``node`` to
-    ``new``; return how many were changed."""
+    """Point every ``init_cfg=dict(type='Pretrained' or 'StrictPretrained', checkpoint=old)``
+    below ``node`` to ``new``; return how many were changed."""
     count = 0
     if isinstance(node, dict):
-        if node.get('type') == 'Pretrained' and node.get('checkpoint') == old:
+        kind = str(node.get('type', '')).split('.')[-1]
+        if kind in PRETRAINED_TYPES and node.get('checkpoint') == old:
             node['checkpoint'] = new
             count += 1
         for value in node.values():
@@ -50,7 +97,16 @@ def prepare_config(cfg: Config, args) -> Config:
 
     resume = getattr(args, 'resume', None)
     if resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        found, skipped = find_resume_checkpoint(cfg.work_dir)
+        for line in skipped:
+            print_log(f'--resume: skipped {line}', logger='current', level=30)
+        if found is None and skipped:
+            raise RuntimeError(f'--resume: no readable checkpoint in {cfg.work_dir!r}; '
+                               f'skipped: {"; ".join(skipped)}')
+        if found is None:
+            print_log(f'--resume: no checkpoint in {cfg.work_dir!r} yet, starting from '
+                      'iteration 0', logger='current')
+        cfg.resume, cfg.load_from = True, found
     elif resume is not None:
         if not osp.isfile(resume):
             raise FileNotFoundError(f'--resume checkpoint {resume!r} does not exist')
@@ -69,6 +125,12 @@ def prepare_config(cfg: Config, args) -> Config:
         optim_wrapper.type = 'OptimWrapper'
         optim_wrapper.pop('loss_scale', None)
         optim_wrapper.pop('dtype', None)
+
+    if (cfg.launcher != 'none' and cfg.get('sync_bn') and not torch.cuda.is_available()):
+        print_log(f"no GPU: torch's SyncBatchNorm has no CPU path, so sync_bn="
+                  f"{cfg.sync_bn!r} is replaced by plain BN (per-process statistics)",
+                  logger='current', level=30)
+        cfg.sync_bn = None
 
     if getattr(args, 'auto_scale_lr', False):
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
@@ -101,3 +163,30 @@ def init_cpu_distributed(cfg: Config) -> bool:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None,
                                      broadcast_buffers=False)
     return True
+
+
+def train_reporting_stops(runner, config: str) -> int:
+    """``runner.train()``; return 0, or the exit code of a stop reported in one clear line.
+
+    - A non-finite loss or weight (:class:`NonFiniteError`): the message names the iteration
+      and the last good checkpoint; exit code 1.
+    - Ctrl-C: says where the run stopped and how to continue; exit code 130. mmengine
+      formats the config inside ``save_checkpoint`` and reports a Ctrl-C there as
+      ``SyntaxError: Failed to format the config file``; that case is recognised as well.
+    Other errors propagate with their traceback.
+    """
+    from dense_ssl_mm.engine.hooks import NonFiniteError
+    try:
+        runner.train()
+    except NonFiniteError as err:
+        print_log(f'stopped: {err}', logger='current', level=40)
+        return 1
+    except (KeyboardInterrupt, SyntaxError) as err:
+        if isinstance(err, SyntaxError) and not isinstance(err.__context__, KeyboardInterrupt):
+            raise
+        print_log(f'interrupted at iteration {runner.iter}. Checkpoints are written atomically, '
+                  'so none is half-written; continue with: python tools/train.py '
+                  f'{config} --work-dir {runner.work_dir} --resume', logger='current',
+                  level=30)
+        return 130
+    return 0

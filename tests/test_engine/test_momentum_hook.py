@@ -46,7 +46,7 @@ class FakeHub:
 
 def test_hook_applies_scheduled_ema_only_on_optimizer_steps():
     model = build_tiny()
-    runner = SimpleNamespace(model=model, optim_wrapper=FakeWrapper(2), max_iters=8,
+    runner = SimpleNamespace(model=model, optim_wrapper=FakeWrapper(2), max_iters=8, iter=0,
                              message_hub=FakeHub())
     hook = MomentumEncoderHook(base_target_momentum=0.9)
     hook.before_train(runner)

@@ -139,10 +139,7 @@ def test_head_vader_needs_queue():
 
 
 def test_fpn_export_loads_into_mmdet_fpn(tmp_path):
-    import sys
-    from ..conftest import REPO
-    sys.path.insert(0, REPO)
-    from tools.export_backbone import export
+    from dense_ssl_mm.utils.export import export_checkpoint as export
     model = tiny_vader(queue_size=8)
     path = tmp_path / 'vader.pth'
     torch.save(dict(state_dict=model.state_dict()), path)

@@ -13,12 +13,10 @@ import torchvision
 from mmengine.config import Config
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.export import export_checkpoint as export
 from dense_ssl_mm.utils.launch import replace_pretrained
 from ..conftest import REPO
 from ..helpers import build_tiny
-
-sys.path.insert(0, REPO)
-from tools.export_backbone import export  # noqa: E402
 
 BENCH = osp.join(REPO, 'configs', 'benchmarks')
 

@@ -15,13 +15,15 @@ model = dict(
         frozen_stages=-1,
         norm_cfg=norm_cfg,
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+        init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=pretrained,
+                          allow_unexpected=True)),
     roi_head=dict(
         shared_head=dict(
             style='pytorch',
             norm_cfg=norm_cfg,
             norm_eval=False,
-            init_cfg=dict(type='Pretrained', checkpoint=pretrained))))
+            init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=pretrained,
+                          allow_unexpected=True))))
 
 max_iter = 24000
 train_cfg = dict(max_iters=max_iter, val_interval=4000)

@@ -12,7 +12,7 @@ model = dict(
         frozen_stages=-1,
         norm_cfg=norm_cfg,
         norm_eval=False,
-        init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+        init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=pretrained)),
     neck=dict(norm_cfg=norm_cfg),
     roi_head=dict(
         bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256,

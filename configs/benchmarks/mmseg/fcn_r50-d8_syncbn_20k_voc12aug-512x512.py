@@ -6,5 +6,5 @@ pretrained = 'work_dirs/pretrained/backbone.pth'
 model = dict(
     pretrained=None,
     backbone=dict(type='ResNet', deep_stem=False,
-                  init_cfg=dict(type='Pretrained', checkpoint=pretrained)))
+                  init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=pretrained)))
 paper_results = {}

@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.validation import check_number
 
 Box = Tuple[float, float, float, float]
 
@@ -50,13 +51,23 @@ class RandomResizedCropWithBox(BaseTransform):
                  ratio: Tuple[float, float] = (3. / 4., 4. / 3.),
                  max_attempts: int = 10,
                  interpolation: str = 'bilinear') -> None:
+        owner = 'RandomResizedCropWithBox'
         self.size = (size, size) if isinstance(size, int) else tuple(size)
-        if not (0 < scale[0] <= scale[1] <= 1):
-            raise ValueError(f'scale must satisfy 0 < min <= max <= 1, got {scale}')
-        if not (0 < ratio[0] <= ratio[1]):
-            raise ValueError(f'ratio must satisfy 0 < min <= max, got {ratio}')
+        if len(self.size) != 2:
+            raise ValueError(f'{owner}: size must be an int or (h, w), got {size!r}')
+        for k, side in enumerate(self.size):
+            check_number(owner, f'size[{k}]', side, 1, integer=True)
+        for name, pair, high in (('scale', scale, 1), ('ratio', ratio, None)):
+            if isinstance(pair, str) or len(pair) != 2:
+                raise TypeError(f'{owner}: {name} must be a pair (min, max), got {pair!r}')
+            for k in (0, 1):
+                check_number(owner, f'{name}[{k}]', pair[k], 0, high, low_open=True)
+        if not scale[0] <= scale[1]:
+            raise ValueError(f'{owner}: scale must satisfy 0 < min <= max <= 1, got {scale}')
+        if not ratio[0] <= ratio[1]:
+            raise ValueError(f'{owner}: ratio must satisfy 0 < min <= max, got {ratio}')
         self.scale, self.ratio = tuple(scale), tuple(ratio)
-        self.max_attempts = max_attempts
+        self.max_attempts = check_number(owner, 'max_attempts', max_attempts, 1, integer=True)
         self.interpolation = interpolation
 
     def sample_box(self, height: int, width: int,

@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.validation import check_number
 
 
 @TRANSFORMS.register_module()
@@ -37,8 +38,8 @@ class PairedViewTransform(BaseTransform):
         if len(view_pipelines) != 2:
             raise ValueError(
                 f'PairedViewTransform needs 2 view pipelines, got {len(view_pipelines)}')
-        if min_overlap_area is not None and min_overlap_area < 0:
-            raise ValueError(f'min_overlap_area must be >= 0 or None, got {min_overlap_area}')
+        if min_overlap_area is not None:
+            check_number('PairedViewTransform', 'min_overlap_area', min_overlap_area, 0)
         # Built through our registry so no default scope is needed (mmcv's are found too).
         self.pipelines = [Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t for t in p])
                           for p in view_pipelines]

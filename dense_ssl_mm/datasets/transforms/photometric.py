@@ -11,6 +11,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.validation import check_number, check_range
 
 
 def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
@@ -25,10 +26,8 @@ def adjust_hue(img: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _check_prob(prob: float) -> float:
-    if not 0.0 <= prob <= 1.0:
-        raise ValueError(f'prob must lie in [0, 1], got {prob}')
-    return prob
+def _check_prob(owner: str, prob: float) -> float:
+    return check_number(owner, 'prob', prob, 0, 1)
 
 
 @TRANSFORMS.register_module()
@@ -47,14 +46,12 @@ class ColorJitter(BaseTransform):
     def __init__(self, brightness: float = 0., contrast: float = 0., saturation: float = 0.,
                  hue: float = 0., prob: float = 1.0) -> None:
         for name, value in dict(brightness=brightness, contrast=contrast,
-                                saturation=saturation, hue=hue).items():
-            if value < 0:
-                raise ValueError(f'ColorJitter {name} must be >= 0, got {value}')
-        if hue > 0.5:
-            raise ValueError(f'ColorJitter hue must be <= 0.5, got {hue}')
+                                saturation=saturation).items():
+            check_number('ColorJitter', name, value, 0)
+        check_number('ColorJitter', 'hue', hue, 0, 0.5)
         self.brightness, self.contrast = brightness, contrast
         self.saturation, self.hue = saturation, hue
-        self.prob = _check_prob(prob)
+        self.prob = _check_prob('ColorJitter', prob)
 
     def transform(self, results: dict) -> dict:
         if np.random.rand() >= self.prob:
@@ -86,10 +83,9 @@ class GaussianBlur(BaseTransform):
     """
 
     def __init__(self, sigma_range: Tuple[float, float] = (0.1, 2.0), prob: float = 1.0) -> None:
-        if not 0 < sigma_range[0] <= sigma_range[1]:
-            raise ValueError(f'sigma_range must satisfy 0 < min <= max, got {sigma_range}')
-        self.sigma_range = tuple(sigma_range)
-        self.prob = _check_prob(prob)
+        self.sigma_range = check_range('GaussianBlur', 'sigma_range', sigma_range, 0,
+                                       low_open=True)
+        self.prob = _check_prob('GaussianBlur', prob)
 
     def transform(self, results: dict) -> dict:
         if np.random.rand() < self.prob:
@@ -103,8 +99,8 @@ class Solarize(BaseTransform):
     """Invert every pixel value >= ``threshold``, with probability ``prob``."""
 
     def __init__(self, threshold: float = 128, prob: float = 1.0) -> None:
-        self.threshold = threshold
-        self.prob = _check_prob(prob)
+        self.threshold = check_number('Solarize', 'threshold', threshold, 0, 256)
+        self.prob = _check_prob('Solarize', prob)
 
     def transform(self, results: dict) -> dict:
         if np.random.rand() < self.prob:

@@ -1,3 +1,4 @@
 from .momentum_encoder_hook import MomentumEncoderHook
+from .non_finite_guard_hook import NonFiniteError, NonFiniteGuardHook
 
-__all__ = ['MomentumEncoderHook']
+__all__ = ['MomentumEncoderHook', 'NonFiniteError', 'NonFiniteGuardHook']

@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from dense_ssl_mm.registry import HOOKS
+from dense_ssl_mm.utils.validation import check_choice, check_number
 
 SCHEDULES = ('cosine', 'constant')
 
@@ -25,7 +26,13 @@ class MomentumEncoderHook(Hook):
     ``momentum_steps``, so a resumed run continues the schedule exactly; ``K`` is the number of
     optimizer steps of the whole run (``ceil(max_iters / accumulative_counts)``), so iterations
     that only accumulate gradients do not update the target. The value is logged as
-    ``target_momentum``.
+    ``target_momentum``. The hook keeps a host copy of ``k`` (read once before training), so
+    a step costs no device-to-host sync.
+
+    ``load_from`` versus ``--resume``: a run that starts at iteration 0 (a fresh run, also one
+    that initialises its weights with ``load_from``) restarts the schedule at ``k = 0`` and
+    the model's other step counters with it (:meth:`MomentumAlgorithm.restart_schedule`); a
+    resumed run (iteration > 0) continues from the checkpointed ``k``.
 
     Args:
         base_target_momentum: m0 (0.99 for PixPro).
@@ -37,16 +44,15 @@ class MomentumEncoderHook(Hook):
 
     def __init__(self, base_target_momentum: float = 0.99, end_target_momentum: float = 1.0,
                  schedule: str = 'cosine') -> None:
-        for name, value in (('base_target_momentum', base_target_momentum),
-                            ('end_target_momentum', end_target_momentum)):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f'{name} must lie in [0, 1], got {value}')
-        if schedule not in SCHEDULES:
-            raise ValueError(f'schedule must be one of {SCHEDULES}, got {schedule!r}')
+        owner = 'MomentumEncoderHook'
+        check_number(owner, 'base_target_momentum', base_target_momentum, 0, 1)
+        check_number(owner, 'end_target_momentum', end_target_momentum, 0, 1)
+        check_choice(owner, 'schedule', schedule, SCHEDULES)
         self.base_target_momentum = base_target_momentum
         self.end_target_momentum = end_target_momentum
         self.schedule = schedule
         self.total_steps: Optional[int] = None
+        self._step: Optional[int] = None  # host copy of model.momentum_steps
 
     def target_momentum(self, step: int, total_steps: int) -> float:
         """m at update ``step`` (0-based) of ``total_steps``."""
@@ -68,12 +74,20 @@ class MomentumEncoderHook(Hook):
                             f'{type(model).__name__} has none')
         accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
         self.total_steps = math.ceil(runner.max_iters / accumulate)
+        self._step = int(model.momentum_steps)
+        if runner.iter == 0 and self._step != 0:
+            runner.logger.info(
+                f'fresh run: the target-momentum schedule restarts at step 0 (the loaded '
+                f'weights were at step {self._step}); use --resume to continue a run instead')
+            model.restart_schedule()
+            self._step = 0
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         should_update = getattr(runner.optim_wrapper, 'should_update', None)
         if should_update is not None and not should_update():
             return
         model = self._unwrap(runner)
-        momentum = self.target_momentum(int(model.momentum_steps), self.total_steps)
+        momentum = self.target_momentum(self._step, self.total_steps)
         model.momentum_update(momentum)
+        self._step += 1
         runner.message_hub.update_scalar('train/target_momentum', momentum)

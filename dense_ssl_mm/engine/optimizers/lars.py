@@ -8,6 +8,7 @@ import torch
 from torch.optim import Optimizer
 
 from dense_ssl_mm.registry import OPTIMIZERS
+from dense_ssl_mm.utils.validation import check_number
 
 
 @OPTIMIZERS.register_module()
@@ -32,12 +33,10 @@ class LARS(Optimizer):
     def __init__(self, params: Iterable, lr: float, momentum: float = 0.9,
                  weight_decay: float = 0.0, eta: float = 0.001,
                  exclude_bias_and_norm: bool = True) -> None:
-        if lr < 0:
-            raise ValueError(f'LARS lr must be >= 0, got {lr}')
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f'LARS momentum must lie in [0, 1), got {momentum}')
-        if weight_decay < 0 or eta <= 0:
-            raise ValueError(f'LARS needs weight_decay >= 0 and eta > 0, got {weight_decay}, {eta}')
+        check_number('LARS', 'lr', lr, 0)
+        check_number('LARS', 'momentum', momentum, 0, 1, high_open=True)
+        check_number('LARS', 'weight_decay', weight_decay, 0)
+        check_number('LARS', 'eta', eta, 0, low_open=True)
         defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta,
                         exclude_bias_and_norm=exclude_bias_and_norm, lars_exclude=False)
         super().__init__(params, defaults)

@@ -83,6 +83,14 @@ class MomentumAlgorithm(BaseModel):
         torch._foreach_add_(target, online, alpha=1.0 - target_momentum)
         self.momentum_steps += 1
 
+    def restart_schedule(self) -> None:
+        """Set the step counters of schedules (the EMA step, and a subclass's own) to 0.
+
+        Called by :class:`MomentumEncoderHook` when a run starts at iteration 0 with weights
+        that carry a count (``load_from`` a pretraining checkpoint); not on resume.
+        """
+        self.momentum_steps.zero_()
+
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Online backbone features of ``(N, 3, H, W)`` images."""
         return self.backbone(inputs)

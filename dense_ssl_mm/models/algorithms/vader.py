@@ -6,6 +6,7 @@ from mmengine.dist import get_rank
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.validation import check_number
 from ..utils import FeatureQueue
 from .base import MomentumAlgorithm
 
@@ -34,6 +35,8 @@ class VADeR(MomentumAlgorithm):
                  sampling_seed: int = 0, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg)
+        check_number('VADeR', 'queue_size', queue_size, 1, integer=True)
+        check_number('VADeR', 'sampling_seed', sampling_seed, 0, integer=True)
         self.head = MODELS.build(head)
         if self.head.loss_type != 'vader':
             raise ValueError(f"VADeR needs DenseContrastHead(loss_type='vader'), got "
@@ -50,6 +53,11 @@ class VADeR(MomentumAlgorithm):
         # Called by torch's load_state_dict and by mmengine's checkpoint loader alike.
         super()._load_from_state_dict(*args, **kwargs)
         self._host_step = None
+
+    def restart_schedule(self) -> None:
+        super().restart_schedule()
+        self.sampling_steps.zero_()
+        self._host_step = 0
 
     def pair_generator(self, device: torch.device) -> torch.Generator:
         """The generator of this step's pair sampling; advances the step counter."""

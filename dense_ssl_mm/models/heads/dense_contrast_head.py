@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.validation import check_choice, check_number
 from ..utils import positive_mask, sample_matched_pairs
 
 LOSS_TYPES = ('pixpro', 'pixcontrast', 'vader')
@@ -93,16 +94,13 @@ class DenseContrastHead(BaseModule):
                  temperature: float = 0.3, loss_weight: float = 1.0,
                  num_samples: int = 32) -> None:
         super().__init__()
-        if loss_type not in LOSS_TYPES:
-            raise ValueError(f'DenseContrastHead loss_type must be one of {LOSS_TYPES}, '
-                             f'got {loss_type!r}')
-        if temperature <= 0:
-            raise ValueError(f'temperature must be > 0, got {temperature}')
-        self.loss_type = loss_type
-        self.pos_threshold = pos_threshold
-        self.temperature = temperature
-        self.loss_weight = loss_weight
-        self.num_samples = num_samples
+        owner = 'DenseContrastHead'
+        self.loss_type = check_choice(owner, 'loss_type', loss_type, LOSS_TYPES)
+        self.pos_threshold = check_number(owner, 'pos_threshold', pos_threshold, 0,
+                                          low_open=True)
+        self.temperature = check_number(owner, 'temperature', temperature, 0, low_open=True)
+        self.loss_weight = check_number(owner, 'loss_weight', loss_weight, 0)
+        self.num_samples = check_number(owner, 'num_samples', num_samples, 1, integer=True)
 
     def positive_masks(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
                        flips: Tensor) -> Sequence[Tensor]:

@@ -6,6 +6,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.validation import check_number
 
 
 @MODELS.register_module()
@@ -18,7 +19,7 @@ class InstanceConsistencyHead(BaseModule):
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
-        self.loss_weight = loss_weight
+        self.loss_weight = check_number('InstanceConsistencyHead', 'loss_weight', loss_weight, 0)
 
     def loss(self, pred: Sequence[Tensor], target: Sequence[Tensor]) -> Dict[str, Tensor]:
         """``pred``: two ``(N, C)`` online predictions; ``target``: two ``(N, C)`` projections."""

@@ -7,6 +7,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.validation import check_number
 
 
 @MODELS.register_module()
@@ -29,8 +30,9 @@ class ConvMLPNeck(BaseModule):
                  norm_cfg: dict = dict(type='BN'), in_index: int = -1,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if num_layers < 1:
-            raise ValueError(f'ConvMLPNeck needs num_layers >= 1, got {num_layers}')
+        for name, value in dict(in_channels=in_channels, hid_channels=hid_channels,
+                                out_channels=out_channels, num_layers=num_layers).items():
+            check_number('ConvMLPNeck', name, value, 1, integer=True)
         layers = []
         channels = in_channels
         for _ in range(num_layers - 1):

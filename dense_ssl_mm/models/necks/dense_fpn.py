@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.validation import check_number
 
 
 @MODELS.register_module()
@@ -32,6 +33,8 @@ class DenseFPNNeck(BaseModule):
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        for name, value in dict(fpn_channels=fpn_channels, out_channels=out_channels).items():
+            check_number('DenseFPNNeck', name, value, 1, integer=True)
         self.fpn = MODELS.build(dict(type='mmdet.FPN', in_channels=list(in_channels),
                                      out_channels=fpn_channels, num_outs=len(in_channels),
                                      norm_cfg=norm_cfg))

@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.validation import check_choice, check_number
 
 
 @MODELS.register_module()
@@ -32,6 +33,11 @@ class PixelPropagationModule(BaseModule):
                  num_transform_layers: int = 1, norm_cfg: dict = dict(type='BN'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        owner = 'PixelPropagationModule'
+        check_number(owner, 'channels', channels, 1, integer=True)
+        check_number(owner, 'gamma', gamma, 0)
+        check_number(owner, 'clamp_value', clamp_value)
+        check_choice(owner, 'num_transform_layers', num_transform_layers, (0, 1, 2))
         if num_transform_layers == 0:
             self.transform = nn.Identity()
         elif num_transform_layers == 1:

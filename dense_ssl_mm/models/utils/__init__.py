@@ -1,8 +1,9 @@
 from .correspondence import (bin_diagonal, cell_centers, normalized_center_distance,
                              positive_mask, project_points, sample_matched_pairs)
 from .queue import FeatureQueue
+from .strict_pretrained import StrictPretrainedInit, fit_report
 
 __all__ = [
-    'FeatureQueue', 'sample_matched_pairs', 'bin_diagonal', 'cell_centers', 'normalized_center_distance', 'positive_mask',
-    'project_points'
+    'FeatureQueue', 'StrictPretrainedInit', 'bin_diagonal', 'cell_centers', 'fit_report',
+    'normalized_center_distance', 'positive_mask', 'project_points', 'sample_matched_pairs'
 ]

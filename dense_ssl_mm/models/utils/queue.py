@@ -7,6 +7,8 @@ import torch.nn.functional as F
 from mmengine.dist import all_gather, get_world_size
 from torch import Tensor
 
+from dense_ssl_mm.utils.validation import check_number
+
 
 class FeatureQueue(nn.Module):
     """A ring buffer of ``size`` unit vectors of ``dim`` channels, held as buffers.
@@ -22,8 +24,8 @@ class FeatureQueue(nn.Module):
 
     def __init__(self, size: int, dim: int) -> None:
         super().__init__()
-        if size < 1 or dim < 1:
-            raise ValueError(f'FeatureQueue needs size >= 1 and dim >= 1, got {size}, {dim}')
+        check_number('FeatureQueue', 'size', size, 1, integer=True)
+        check_number('FeatureQueue', 'dim', dim, 1, integer=True)
         self.register_buffer('queue', F.normalize(torch.randn(size, dim), dim=1))
         self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
 

@@ -1,0 +1,66 @@
+"""mmengine's Runner with the checks that turn silent pretraining failures into clear errors."""
+from mmengine.dataset import InfiniteSampler
+from mmengine.dist import get_world_size
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from torch.utils.data import DataLoader
+
+from dense_ssl_mm.registry import RUNNERS
+from dense_ssl_mm.utils.checkpoint import install_checkpoint_io
+from ..hooks import MomentumEncoderHook
+
+
+def check_dataloader_yields(loader: DataLoader, name: str = 'train_dataloader') -> None:
+    """Raise if ``loader`` yields no batch per epoch (``drop_last`` with a batch larger than
+    the images a process sees), naming the batch size, the dataset length and its root.
+
+    Infinite samplers wrap around, so their batches always fill: they pass.
+    """
+    if isinstance(loader.sampler, InfiniteSampler) or len(loader) > 0:
+        return
+    dataset = loader.dataset
+    per_process = len(loader.sampler) if hasattr(loader.sampler, '__len__') else len(dataset)
+    root = getattr(dataset, 'img_root', None) or getattr(dataset, 'data_root', None)
+    raise ValueError(
+        f'{name} yields no batch: batch_size={loader.batch_size} with '
+        f'drop_last={loader.drop_last}, but the dataset has {len(dataset)} images '
+        f'({per_process} per process, {get_world_size()} processes) under {root!r}. Lower '
+        f'{name}.batch_size to at most {per_process}, set {name}.drop_last=False, or add images.')
+
+
+@RUNNERS.register_module()
+class PretrainRunner(Runner):
+    """The Runner of the pretraining configs (``runner_type = 'PretrainRunner'``).
+
+    Adds to mmengine's Runner, without changing what it does otherwise:
+
+    - the project's safe checkpoint I/O (weights-only loading, atomic writes) is installed
+      when the runner is made (:func:`install_checkpoint_io`);
+    - a dataloader that yields no batch is an error naming batch size, images and root
+      (mmengine fails later with ``epoch_length must be a positive integer`` or a bare
+      ``StopIteration``);
+    - a model with a momentum target but no :class:`MomentumEncoderHook` (a derived config
+      that replaced ``custom_hooks``) refuses to train: its target would stay frozen.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        install_checkpoint_io()
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def build_dataloader(dataloader, seed: int = 0, diff_rank_seed: bool = False) -> DataLoader:
+        loader = Runner.build_dataloader(dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
+        if isinstance(loader, DataLoader):
+            check_dataloader_yields(loader)
+        return loader
+
+    def train(self):
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        if hasattr(model, 'momentum_update') and not any(
+                isinstance(hook, MomentumEncoderHook) for hook in self.hooks):
+            raise RuntimeError(
+                f'{type(model).__name__} has a momentum target network but no '
+                "MomentumEncoderHook is registered, so the target would never be updated; add "
+                "dict(type='MomentumEncoderHook', ...) to custom_hooks (a derived config that "
+                'sets custom_hooks replaces the base list)')
+        return super().train()

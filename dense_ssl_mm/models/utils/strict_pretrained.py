@@ -1,0 +1,88 @@
+"""Pretrained initialisation that fails when the weights do not fit the model."""
+from typing import Dict, Optional, Sequence
+
+from mmengine.logging import print_log
+from mmengine.model.weight_init import PretrainedInit, update_init_info
+from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_with_prefix
+from torch import Tensor
+
+from dense_ssl_mm.registry import WEIGHT_INITIALIZERS
+
+
+def fit_report(own: Dict[str, Tensor], loaded: Dict[str, Tensor],
+               ignore_prefixes: Sequence[str] = ()) -> Dict[str, list]:
+    """Compare a module's state dict with loaded weights.
+
+    Returns:
+        ``missing`` (in the module, not in the file), ``unexpected`` (in the file, not in the
+        module, except names starting with one of ``ignore_prefixes``) and ``mismatched``
+        (``(name, file shape, module shape)``).
+    """
+    ignore = tuple(ignore_prefixes)
+    return dict(
+        missing=[k for k in own if k not in loaded],
+        unexpected=[k for k in loaded if k not in own and not (ignore and k.startswith(ignore))],
+        mismatched=[(k, tuple(loaded[k].shape), tuple(own[k].shape)) for k in own
+                    if k in loaded and tuple(loaded[k].shape) != tuple(own[k].shape)])
+
+
+@WEIGHT_INITIALIZERS.register_module(name='StrictPretrained')
+class StrictPretrainedInit(PretrainedInit):
+    """mmengine's ``Pretrained`` init, except that weights which do not fit are an error.
+
+    mmengine loads with ``strict=False`` and only logs size mismatches, so an R18 export
+    loaded into an R50 benchmark trains from a half-random backbone and exits 0. Here any
+    mis-shaped tensor is an error, and so is any missing or unexpected key unless allowed.
+
+    Use in configs as ``init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=...)``
+    (the ``dense_ssl_mm.`` prefix lets mmdet/mmseg scopes find it).
+
+    Args:
+        checkpoint: Path of the weights (flat state dict or Runner checkpoint).
+        prefix: Load only the tensors under this prefix (``'backbone.'``), prefix removed.
+        map_location: As :func:`torch.load`.
+        allow_missing: Deliberate partial loading: module tensors absent from the file keep
+            their initialisation.
+        allow_unexpected: File tensors the module does not have are ignored (the C4 res5
+            head loads its stage from a whole-backbone file).
+        ignore_prefixes: File tensors never reported as unexpected (a classifier ``fc.``).
+    """
+
+    def __init__(self, checkpoint: str, prefix: Optional[str] = None, map_location='cpu',
+                 allow_missing: bool = False, allow_unexpected: bool = False,
+                 ignore_prefixes: Sequence[str] = ('fc.', )) -> None:
+        super().__init__(checkpoint, prefix=prefix, map_location=map_location)
+        self.allow_missing = allow_missing
+        self.allow_unexpected = allow_unexpected
+        self.ignore_prefixes = tuple(ignore_prefixes)
+
+    def _load(self) -> Dict[str, Tensor]:
+        if self.prefix is not None:
+            return _load_checkpoint_with_prefix(self.prefix, self.checkpoint, self.map_location)
+        ckpt = _load_checkpoint(self.checkpoint, map_location=self.map_location)
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
+        return {k[len('module.'):] if k.startswith('module.') else k: v
+                for k, v in state.items()}
+
+    def __call__(self, module) -> None:
+        loaded = self._load()
+        own = module.state_dict()
+        report = fit_report(own, loaded, self.ignore_prefixes)
+        problems = []
+        if report['mismatched']:
+            shown = '; '.join(f'{k}: file {a} vs model {b}' for k, a, b in report['mismatched'][:5])
+            problems.append(f"{len(report['mismatched'])} tensors of another shape ({shown})")
+        for kind, allowed in (('missing', self.allow_missing),
+                              ('unexpected', self.allow_unexpected)):
+            if report[kind] and not allowed:
+                problems.append(f'{len(report[kind])} {kind} keys (e.g. {report[kind][:5]}; '
+                                f'allow_{kind}=True to accept)')
+        if problems:
+            raise ValueError(f'pretrained weights {self.checkpoint!r} do not fit '
+                             f'{type(module).__name__}: ' + '; '.join(problems))
+        module.load_state_dict({k: v for k, v in loaded.items() if k in own}, strict=False)
+        print_log(f'loaded {sum(k in own for k in loaded)} tensors from {self.checkpoint} '
+                  f'into {type(module).__name__} ({len(report["missing"])} missing, '
+                  f'{len(report["unexpected"])} unexpected, all allowed)', logger='current')
+        if hasattr(module, '_params_init_info'):
+            update_init_info(module, init_info=self._get_init_info())
