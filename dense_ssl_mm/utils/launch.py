@@ -179,7 +179,7 @@ def train_reporting_stops(runner, config: str) -> int:
     try:
         runner.train()
     except NonFiniteError as err:
-        print_log(f'stopped: {err}', logger='current', level=40)
+        print_log(f'stopped: {err}', logger='current', level=30)
         return 1
     except (KeyboardInterrupt, SyntaxError) as err:
         if isinstance(err, SyntaxError) and not isinstance(err.__context__, KeyboardInterrupt):

@@ -93,3 +93,29 @@ def test_transform_errors_are_not_swallowed(tmp_path):
     with pytest.raises(KeyError, match='views'):
         ds[0]
     assert ds.num_skipped == 0
+
+
+def test_folder_scan_survives_link_loops_and_lists_each_real_file_once(tmp_path):
+    make_images(tmp_path, ['a/1.jpg', 'b/2.jpg'])
+    os.symlink('..', tmp_path / 'a' / 'up1')  # two loops back to the root
+    os.symlink('..', tmp_path / 'a' / 'up2')
+    os.symlink(tmp_path / 'b', tmp_path / 'c')  # a second path to the same folder
+    os.symlink(tmp_path / 'a' / '1.jpg', tmp_path / 'b' / 'same.jpg')  # a linked file
+    outside = tmp_path.parent / (tmp_path.name + '_outside')
+    make_images(outside, ['3.jpg'])
+    os.symlink(outside, tmp_path / 'ext')  # links to real folders elsewhere are followed
+    ds = ImageFolderDataset(data_root=str(tmp_path), pipeline=LOAD)
+    rel = [os.path.relpath(ds.get_data_info(i)['img_path'], tmp_path) for i in range(len(ds))]
+    assert rel == ['a/1.jpg', 'b/2.jpg', 'ext/3.jpg']
+
+
+@pytest.mark.parametrize('images,message', [
+    ({'0': {}}, r"'images' in '.*ann\.json' must be a list of image entries, got dict"),
+    ([dict(id=1, file_name='a.jpg'), dict(file_name='b.jpg')],
+     r"entry 1 of 'images' in '.*ann\.json' has no id: \{'file_name': 'b\.jpg'\}"),
+    ([dict(id=1), 'c.jpg'], r"entry 0 of 'images' in '.*ann\.json' has no file_name"),
+])
+def test_coco_entries_that_are_not_images_are_named(tmp_path, images, message):
+    (tmp_path / 'ann.json').write_text(json.dumps(dict(images=images)))
+    with pytest.raises(ValueError, match=message):
+        COCOImageDataset(data_root=str(tmp_path), ann_file='ann.json', pipeline=LOAD)

@@ -17,6 +17,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('algorithm', ['PixPro', 'VADeR'])
 def test_two_process_gloo_run_keeps_ranks_identical(tmp_path, algorithm):
     env = dict(os.environ, OMP_NUM_THREADS='1')

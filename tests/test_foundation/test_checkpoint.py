@@ -91,3 +91,95 @@ def test_atomic_put_keeps_old_file_on_failure(tmp_path, monkeypatch):
         backend.put(b'version-2', target)
     assert target.read_bytes() == b'version-1'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['ckpt.pth']
+
+
+@pytest.mark.parametrize('umask,mode', [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_atomic_put_honours_the_umask(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        AtomicLocalBackend().put(b'x', tmp_path / 'ckpt.pth')
+    finally:
+        os.umask(old)
+    assert (tmp_path / 'ckpt.pth').stat().st_mode & 0o777 == mode
+
+
+def test_stale_partial_files_of_dead_processes_are_swept(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
+                          capture_output=True, text=True).stdout.strip()
+    host = socket.gethostname()
+    stale = tmp_path / f'.iter_4.pth.{dead}@{host}.0123abcd.partial'
+    live = tmp_path / f'.iter_6.pth.{os.getpid()}@{host}.89abcdef.partial'
+    elsewhere = tmp_path / f'.iter_8.pth.{dead}@other-node.01234567.partial'
+    for path in (stale, live, elsewhere):
+        path.write_bytes(b'half a checkpoint')
+    AtomicLocalBackend().put(b'x', tmp_path / 'iter_10.pth')
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == sorted(['iter_10.pth', live.name, elsewhere.name])
+
+
+def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    def interrupted(fd):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, 'fsync', interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        AtomicLocalBackend().put(b'x' * 1000, tmp_path / 'iter_2.pth')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_files_is_all_or_nothing(tmp_path, monkeypatch):
+    from dense_ssl_mm.utils.checkpoint import atomic_write_files
+    (tmp_path / 'a.pth').write_bytes(b'old-a')
+    calls = []
+
+    def fsync_fails_second(fd):
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError('disk full')
+    monkeypatch.setattr(os, 'fsync', fsync_fails_second)
+    with pytest.raises(OSError, match='disk full'):
+        atomic_write_files({str(tmp_path / 'a.pth'): b'new-a', str(tmp_path / 'b.pth'): b'b'})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a.pth']
+    assert (tmp_path / 'a.pth').read_bytes() == b'old-a'
+
+
+def test_unreadable_files_get_a_reason_and_no_unsafe_advice(tmp_path, demo_images):
+    from dense_ssl_mm.utils.checkpoint import UnreadableCheckpointError
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    torch.save({'w': torch.ones(1000)}, tmp_path / 'full.pth')
+    data = (tmp_path / 'full.pth').read_bytes()
+    (tmp_path / 'cut.pth').write_bytes(data[:len(data) // 2])
+    cases = [(str(empty), r"empty\.pth' is empty \(0 bytes\)"),
+             (os.path.join(demo_images, 'chelsea.jpg'),
+              r"chelsea\.jpg' is not a PyTorch checkpoint \(it looks like a JPEG image"),
+             (str(tmp_path / 'cut.pth'), r"cut\.pth' is truncated or corrupt"),
+             (str(tmp_path / 'evil.pth'), r"evil\.pth' holds data that the weights-only")]
+    with open(tmp_path / 'evil.pth', 'wb') as f:
+        pickle.dump({'x': Evil()}, f)
+    for path, reason in cases:
+        with pytest.raises(UnreadableCheckpointError, match=reason) as info:
+            load_local_checkpoint(path)
+        assert 'weights_only=False' not in str(info.value)
+        assert 'weights_only` set to `False' not in str(info.value)
+
+
+def test_resume_finds_newest_sound_checkpoint_in_the_given_work_dir(tmp_path):
+    from dense_ssl_mm.utils.launch import find_resume_checkpoint
+    work = tmp_path / 'moved'
+    work.mkdir()
+    for it in (2, 4, 6):
+        torch.save({'it': torch.tensor(it)}, work / f'iter_{it}.pth')
+    data = (work / 'iter_6.pth').read_bytes()
+    (work / 'iter_6.pth').write_bytes(data[:len(data) - 100])  # truncated by a killed copy
+    # mmengine wrote the absolute path of the old location
+    (work / 'last_checkpoint').write_text('/old/place/work/iter_6.pth')
+    found, skipped = find_resume_checkpoint(str(work))
+    assert found == str(work / 'iter_4.pth')
+    assert len(skipped) == 1 and skipped[0].startswith(f'{work / "iter_6.pth"}: is truncated')
+    (work / 'iter_6.pth').unlink()
+    (work / 'iter_4.pth').unlink()
+    assert find_resume_checkpoint(str(work))[0] == str(work / 'iter_2.pth')
+    assert find_resume_checkpoint(str(tmp_path / 'empty')) == (None, [])

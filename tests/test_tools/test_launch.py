@@ -46,3 +46,26 @@ def test_amp_falls_back_without_gpu_and_resume_checks_path(tmp_path):
         prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, resume=str(tmp_path / 'nope.pth')))
     cfg = prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, auto_scale_lr=True))
     assert cfg.auto_scale_lr.enable is True
+
+
+def test_resume_auto_skips_a_truncated_latest_checkpoint(tmp_path):
+    work = tmp_path / 'work'
+    work.mkdir()
+    torch.save({'a': torch.ones(3)}, work / 'iter_10.pth')
+    torch.save({'a': torch.ones(300)}, work / 'iter_20.pth')
+    data = (work / 'iter_20.pth').read_bytes()
+    (work / 'iter_20.pth').write_bytes(data[:100])
+    cfg = prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, resume='auto',
+                                                       work_dir=str(work)))
+    assert cfg.resume is True and cfg.load_from == str(work / 'iter_10.pth')
+    (work / 'iter_10.pth').write_bytes(b'')
+    with pytest.raises(RuntimeError, match=r"no readable checkpoint in '.*work'; skipped: "
+                       r".*iter_20\.pth: is truncated.*iter_10\.pth: is empty"):
+        prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, resume='auto', work_dir=str(work)))
+
+
+def test_multi_process_run_without_gpu_falls_back_from_sync_bn():
+    cfg = prepare_config(Config.fromfile(PIXPRO), args(PIXPRO, launcher='pytorch'))
+    assert cfg.sync_bn == (None if not torch.cuda.is_available() else 'torch')
+    cfg = prepare_config(Config.fromfile(PIXPRO), args(PIXPRO))
+    assert cfg.sync_bn == 'torch'  # one process: mmengine keeps BN anyway

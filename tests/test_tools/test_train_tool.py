@@ -24,6 +24,7 @@ def tiny_coco(root):
         json.dump(dict(images=images[:4], annotations=[], categories=[]), f)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config,loss_key,low,high', [
     ('pixpro_r50_coco.py', 'loss_pixpro', -4, 4),
     ('vader_r50_fpn_coco.py', 'loss_vader', 0, 30),
@@ -52,3 +53,24 @@ def test_train_tool_names_missing_config(tmp_path):
     proc = subprocess.run([sys.executable, 'tools/train.py', 'configs/nope.py'], cwd=REPO,
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "config file 'configs/nope.py' does not exist" in proc.stderr
+
+
+@pytest.mark.slow
+def test_diverging_run_exits_with_an_error_and_exports_nothing(tmp_path):
+    """The issue's probe: lr=1e30 on the demo config must not end with exit 0 and NaN
+    checkpoints."""
+    work = tmp_path / 'work'
+    cmd = [sys.executable, 'tools/train.py', 'configs/demo/pixpro_r18_demo.py', '--work-dir',
+           str(work), '--cfg-options', 'optim_wrapper.optimizer.lr=1e30',
+           'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+           'train_dataloader.batch_size=2', 'default_hooks.checkpoint.interval=1']
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 1, log[-3000:]
+    match = re.search(r'stopped: non-finite (loss|weights) at iteration (\d+)', log)
+    assert match, log[-3000:]
+    assert 'done.' not in log
+    for path in work.glob('*.pth'):
+        state = torch.load(path, weights_only=False)['state_dict']
+        assert all(bool(torch.isfinite(v).all()) for v in state.values()
+                   if v.is_floating_point()), path

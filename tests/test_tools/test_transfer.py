@@ -140,6 +140,7 @@ def test_pretrained_is_one_setting():
     assert seg.crop_size == (769, 769)
 
 
+@pytest.mark.slow
 def test_tiny_transfer_path_end_to_end(tmp_path):
     """demo pretraining -> export -> Mask R-CNN and FCN fine-tuning -> COCO / mIoU numbers."""
     env = dict(os.environ, PYTHONUNBUFFERED='1')
