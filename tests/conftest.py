@@ -5,7 +5,11 @@ import pytest
 import torch
 from mmengine.registry import DefaultScope
 
-import dense_ssl_mm  # noqa: F401  (registries and checkpoint I/O)
+import dense_ssl_mm  # noqa: F401  (registries)
+from dense_ssl_mm.utils import install_checkpoint_io
+
+# What the project's tools do when they start (importing the package does not do it).
+install_checkpoint_io()
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_IMAGES = osp.join(REPO, 'configs', 'demo', 'images')

@@ -13,7 +13,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-import dense_ssl_mm  # noqa: E402,F401
+from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
 from dense_ssl_mm.utils.launch import init_cpu_distributed, prepare_config  # noqa: E402
 
 
@@ -40,6 +40,7 @@ def main(argv=None) -> dict:
     for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
         if not osp.isfile(path):
             raise FileNotFoundError(f'{what} file {path!r} does not exist')
+    install_checkpoint_io()
     cfg = Config.fromfile(args.config)
     args.resume = None
     cfg = prepare_config(cfg, args)

@@ -4,7 +4,8 @@ Loading: torch >= 2.6 calls ``torch.load(..., weights_only=True)`` by default an
 0.10.7 passes no flag, so a Runner checkpoint (message-hub ``HistoryBuffer`` objects, numpy
 arrays and scalars) fails to load. We keep the safe unpickler for every file and allow-list
 exactly the types mmengine itself writes into its checkpoints; nothing can execute code on
-load. This is installed once, as mmengine's loader for local paths. A ``HistoryBuffer``
+load. :func:`install_checkpoint_io` makes it mmengine's loader for local paths; the
+project's tools and ``PretrainRunner`` call it (importing the package does not). A ``HistoryBuffer``
 pickles by default with ``builtins.getattr`` (for its statistics methods), a global that
 must never be allowed; we make it pickle as ``HistoryBuffer(log, counts, max_length)``
 instead, so checkpoints written with dense_ssl_mm imported need only the types above.
@@ -47,6 +48,17 @@ def trusted_checkpoint_globals() -> List[Callable]:
 
 _MAGIC = ((b'\xff\xd8\xff', 'a JPEG image'), (b'\x89PNG', 'a PNG image'),
           (b'\x1f\x8b', 'a gzip archive'), (b'{', 'a JSON/text file'), (b'#', 'a text file'))
+
+
+TRUST_ENV = 'DENSE_SSL_MM_TRUSTED_CHECKPOINTS'
+
+
+def trusted_files() -> set:
+    """Real paths of the files listed in ``$DENSE_SSL_MM_TRUSTED_CHECKPOINTS``
+    (``os.pathsep``-separated). Only these are loaded with the full, unsafe unpickler: the
+    documented way to read a trusted legacy checkpoint that holds other Python objects."""
+    listed = os.environ.get(TRUST_ENV, '')
+    return {osp.realpath(osp.expanduser(p)) for p in listed.split(os.pathsep) if p}
 
 
 class UnreadableCheckpointError(RuntimeError):
@@ -96,6 +108,8 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+    if osp.realpath(filename) in trusted_files():
+        return torch.load(filename, map_location=map_location, weights_only=False)
     problem = checkpoint_problem(filename)
     if problem:
         raise UnreadableCheckpointError(f'checkpoint {filename!r} {problem}')
@@ -108,9 +122,10 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
             detail = text.split('WeightsUnpickler error:', 1)[-1].strip().splitlines()
             if refused:
                 reason = (f'holds a Python object of type {refused.group(1)}, which the '
-                          'weights-only unpickler refuses (unpickling it could run code); dense_ssl_mm '
-                          'checkpoints hold only tensors, containers, numpy values and '
-                          "mmengine's HistoryBuffer")
+                          'weights-only unpickler refuses (unpickling it could run code); '
+                          'dense_ssl_mm checkpoints hold only tensors, containers, numpy '
+                          "values and mmengine's HistoryBuffer (a file you trust can be listed "
+                          f'in ${TRUST_ENV}, see the README)')
             elif 'WeightsUnpickler error:' in text:
                 reason = (f'holds data that the weights-only unpickler refuses '
                           f'({detail[0] if detail else "no detail"}): it is not a checkpoint of '

@@ -13,13 +13,14 @@ from mmengine.runner import Runner
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
-import dense_ssl_mm  # noqa: E402,F401
+from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
 from dense_ssl_mm.utils.launch import init_cpu_distributed  # noqa: E402
 from tests.helpers import tiny_model_cfg, tiny_vader_cfg  # noqa: E402
 
 
 def main(work_dir: str, algorithm: str) -> None:
     torch.set_num_threads(1)
+    install_checkpoint_io()
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
     cfg.model = tiny_model_cfg() if algorithm == 'PixPro' else tiny_vader_cfg()
     for view in cfg.train_dataloader.dataset.pipeline[1].view_pipelines:

@@ -183,3 +183,41 @@ def test_resume_finds_newest_sound_checkpoint_in_the_given_work_dir(tmp_path):
     (work / 'iter_4.pth').unlink()
     assert find_resume_checkpoint(str(work))[0] == str(work / 'iter_2.pth')
     assert find_resume_checkpoint(str(tmp_path / 'empty')) == (None, [])
+
+
+def test_importing_the_package_changes_nothing_in_mmengine():
+    import subprocess
+    import sys
+    probe = '''
+from mmengine.fileio import io as fileio_io
+from mmengine.logging import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
+def state():
+    return (dict(CheckpointLoader._schemes), dict(fileio_io.prefix_to_backends),
+            dict(fileio_io.backends), HistoryBuffer.__dict__.get('__reduce__'))
+before = state()
+import dense_ssl_mm
+assert state() == before, 'import changed mmengine'
+from dense_ssl_mm.utils import AtomicLocalBackend, install_checkpoint_io, load_local_checkpoint
+install_checkpoint_io()
+after = state()
+assert after[0][''] is load_local_checkpoint and after[1][''] is AtomicLocalBackend
+print('ok')
+'''
+    proc = subprocess.run([sys.executable, '-c', probe], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == 'ok', proc.stderr[-2000:]
+
+
+def test_a_listed_file_is_trusted_and_no_other(tmp_path, monkeypatch):
+    import argparse
+    from dense_ssl_mm.utils.checkpoint import TRUST_ENV, UnreadableCheckpointError
+    legacy = tmp_path / 'legacy.pth'
+    torch.save({'args': argparse.Namespace(lr=0.1), 'w': torch.ones(2)}, legacy)
+    with pytest.raises(UnreadableCheckpointError,
+                       match=rf'argparse\.Namespace.*\${TRUST_ENV}'):
+        load_local_checkpoint(str(legacy))
+    monkeypatch.setenv(TRUST_ENV, os.pathsep.join([str(tmp_path / 'other.pth'), str(legacy)]))
+    assert load_local_checkpoint(str(legacy))['args'].lr == 0.1
+    monkeypatch.setenv(TRUST_ENV, str(tmp_path / 'other.pth'))
+    with pytest.raises(UnreadableCheckpointError):
+        load_local_checkpoint(str(legacy))
