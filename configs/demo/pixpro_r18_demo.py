@@ -50,6 +50,13 @@ default_hooks = dict(
     logger=dict(interval=10),
     non_finite_guard=dict(interval=10),
     checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
+# Target momentum as in the base config, plus the dense evaluation: correspondence PCK of
+# fixed view pairs of the six photos every 25 iterations, PCA pictures, a curves PNG at the end.
+custom_hooks = [
+    dict(type='MomentumEncoderHook', base_target_momentum=0.99, end_target_momentum=1.0,
+         schedule='cosine'),
+    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4'),
+]
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 work_dir = 'work_dirs/pixpro_r18_demo'

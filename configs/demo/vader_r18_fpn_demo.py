@@ -33,7 +33,9 @@ train_dataloader = dict(
             dict(type='PackPairedViews'),
         ]))
 custom_hooks = [
-    dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant')
+    dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
+    # correspondence PCK of the decoder's stride-4 embeddings every 25 iterations
+    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='dense'),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

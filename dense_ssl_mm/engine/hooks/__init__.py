@@ -1,4 +1,5 @@
+from .dense_eval_hook import DenseEvalHook
 from .momentum_encoder_hook import MomentumEncoderHook
 from .non_finite_guard_hook import NonFiniteError, NonFiniteGuardHook
 
-__all__ = ['MomentumEncoderHook', 'NonFiniteError', 'NonFiniteGuardHook']
+__all__ = ['DenseEvalHook', 'MomentumEncoderHook', 'NonFiniteError', 'NonFiniteGuardHook']

@@ -95,6 +95,14 @@ class MomentumAlgorithm(BaseModel):
         """Online backbone features of ``(N, 3, H, W)`` images."""
         return self.backbone(inputs)
 
+    def extract_dense(self, images: Tensor) -> Tensor:
+        """The method's dense output of the online branch: ``neck(backbone(images))``.
+
+        PixPro/PixContrast: the projector's ``(N, 256, H/32, W/32)``; VADeR: the decoder's
+        unit embeddings ``(N, 128, H/4, W/4)``.
+        """
+        return self.neck(self.backbone(images))
+
     def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
         raise NotImplementedError
 

@@ -70,10 +70,6 @@ class VADeR(MomentumAlgorithm):
         generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
         return generator
 
-    def extract_dense(self, images: Tensor) -> Tensor:
-        """``(N, 3, H, W)`` -> online embeddings ``(N, 128, H/4, W/4)``."""
-        return self.neck(self.backbone(images))
-
     def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
         """``inputs``: ``views`` ``(2, N, 3, H, W)``, ``boxes`` ``(2, N, 4)``, ``flips`` ``(2, N)``."""
         online = [self.extract_dense(v) for v in inputs['views']]  # 2 x [N, 128, H/4, W/4]

@@ -1,0 +1,80 @@
+"""Label-free correspondence: does a feature find its own image point in another view?
+
+For every cell of view 1 whose centre is visible in view 2, the nearest neighbour (cosine)
+among view 2's cells is compared with the true location of that image point in view 2 (from
+the crop/flip geometry, through ``models/utils/correspondence.py``). Errors are measured in
+view-2 cells; PCK@k is the share of matches within k cells.
+"""
+from typing import Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dense_ssl_mm.models.utils import cell_centers, project_points
+
+
+def true_locations(boxes1: Tensor, flips1: Tensor, size1: Tuple[int, int], boxes2: Tensor,
+                   flips2: Tensor, size2: Tuple[int, int]) -> Tuple[Tensor, Tensor]:
+    """Where each cell centre of view 1 lies in view 2, in view-2 cell units.
+
+    Returns:
+        ``(N, HW1, 2)`` continuous ``(col, row)`` (cell ``(i, j)`` has centre ``(j, i)``) and
+        ``(N, HW1)`` bool visibility.
+    """
+    grid, inside = project_points(cell_centers(boxes1, flips1, size1), boxes2, flips2)
+    height, width = size2
+    col = (grid[..., 0] + 1) / 2 * width - 0.5
+    row = (grid[..., 1] + 1) / 2 * height - 0.5
+    return torch.stack((col, row), -1), inside
+
+
+def nearest_cells(feat1: Tensor, feat2: Tensor, chunk: int = 4096) -> Tensor:
+    """``(N, C, H1, W1)``, ``(N, C, H2, W2)`` -> ``(N, H1*W1)`` index of the most similar
+    (cosine) cell of view 2 for every cell of view 1, in chunks of view-1 cells (memory
+    ``N * chunk * H2 * W2``, not ``(H1 W1)(H2 W2)``, for stride-4 maps)."""
+    q = F.normalize(feat1.flatten(2), dim=1).transpose(1, 2)  # [N, HW1, C]
+    k = F.normalize(feat2.flatten(2), dim=1)  # [N, C, HW2]
+    return torch.cat([torch.bmm(q[:, s:s + chunk], k).argmax(-1)
+                      for s in range(0, q.shape[1], chunk)], 1)
+
+
+def match_errors(feat1: Tensor, feat2: Tensor, boxes: Tensor, flips: Tensor
+                 ) -> Tuple[Tensor, Tensor, Tensor]:
+    """Per-cell matching error of view 1 -> view 2.
+
+    Args:
+        feat1, feat2: ``(N, C, H, W)`` features of the two views.
+        boxes: ``(2, N, 4)``; flips: ``(2, N)``.
+
+    Returns:
+        ``error`` ``(N, HW1)`` distance in view-2 cells between the matched cell and the true
+        location; ``visible`` ``(N, HW1)`` bool; ``chance`` ``(N, HW1, 2)`` share of view-2
+        cells within 1 and 2 cells of the true location (PCK of a uniformly random match).
+    """
+    size1, size2 = tuple(feat1.shape[-2:]), tuple(feat2.shape[-2:])
+    truth, visible = true_locations(boxes[0], flips[0], size1, boxes[1], flips[1], size2)
+    index = nearest_cells(feat1, feat2)
+    width = size2[1]
+    matched = torch.stack((index % width, index // width), -1).to(truth.dtype)
+    error = (matched - truth).norm(dim=-1)
+    grid = cell_centers(torch.tensor([[0., 0., width, size2[0]]], device=truth.device),
+                        torch.zeros(1, dtype=torch.bool, device=truth.device), size2) - 0.5
+    dist = torch.cdist(truth, grid.expand(truth.shape[0], -1, -1))  # [N, HW1, HW2]
+    chance = torch.stack([(dist <= k).float().mean(-1) for k in (1, 2)], -1)
+    return error, visible, chance
+
+
+def summarize(error: Tensor, visible: Tensor, chance: Tensor) -> Dict[str, float]:
+    """``corr/pck@1``, ``corr/pck@2``, ``corr/mean_err`` (view-2 cells), the chance levels
+    and the number of matched cells, over all visible cells."""
+    e = error[visible]
+    c = chance[visible]
+    if e.numel() == 0:
+        raise ValueError('no cell of view 1 is visible in view 2 in any image pair')
+    return {'corr/pck@1': float((e <= 1).float().mean()),
+            'corr/pck@2': float((e <= 2).float().mean()),
+            'corr/mean_err': float(e.mean()),
+            'corr/pck@1_chance': float(c[:, 0].mean()),
+            'corr/pck@2_chance': float(c[:, 1].mean()),
+            'corr/num_matches': int(e.numel())}

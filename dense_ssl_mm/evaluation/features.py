@@ -1,0 +1,74 @@
+"""Frozen dense features of a pretraining config's model, from any kind of weights."""
+from typing import Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from torch import Tensor, nn
+
+from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
+from dense_ssl_mm.models.utils import fit_report
+
+LEVELS = ('C2', 'C3', 'C4', 'C5', 'dense')
+_STAGE = {'C2': 0, 'C3': 1, 'C4': 2, 'C5': 3}
+
+
+def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 0) -> nn.Module:
+    """The config's model in eval mode.
+
+    ``checkpoint`` may be a pretraining (Runner) checkpoint, an exported backbone or a
+    torchvision-format ResNet state dict (``fc.*`` ignored; a supervised baseline); None keeps
+    the config's random initialisation (seeded), the baseline a pretraining run must beat.
+    A backbone whose tensors do not fit is an error naming them.
+    """
+    init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))
+    model_cfg = cfg.model.copy()
+    model_cfg.pop('init_cfg', None)
+    torch.manual_seed(seed)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    if checkpoint:
+        ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
+        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError(f'{checkpoint!r} holds no state dict')
+        if not any(k.startswith('backbone.') for k in state):  # a bare backbone
+            state = {f'backbone.{k}': v for k, v in state.items() if not k.startswith('fc.')}
+        own = {k: v for k, v in model.state_dict().items() if k.startswith('backbone.')}
+        report = fit_report(own, {k: v for k, v in state.items() if k.startswith('backbone.')})
+        if report['missing'] or report['mismatched']:
+            raise ValueError(f'{checkpoint!r} does not fit the backbone of the config: '
+                             f"{len(report['missing'])} missing (e.g. {report['missing'][:3]}), "
+                             f"{len(report['mismatched'])} of another shape "
+                             f"(e.g. {report['mismatched'][:2]})")
+        model.load_state_dict(state, strict=False)
+    return model.eval()
+
+
+def model_stride(model: nn.Module, level: str) -> int:
+    """Stride of ``level`` in input pixels (measured with a 64 x 64 probe)."""
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        out = extract_features(model, torch.zeros(1, 3, 64, 64, device=device), level)
+    return 64 // out.shape[-1]
+
+
+@torch.no_grad()
+def extract_features(model: nn.Module, images: Tensor, level: str) -> Tensor:
+    """``(N, 3, H, W)`` normalised images -> ``(N, C, h, w)`` features of ``level``.
+
+    ``C2``..``C5``: backbone stages; ``dense``: the method's dense output (PixPro/PixContrast:
+    the projector; VADeR: the decoder's embeddings; see ``extract_dense`` of the algorithm).
+    """
+    if level not in LEVELS:
+        raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
+    if level == 'dense':
+        return model.extract_dense(images)
+    backbone = model.backbone
+    kept = backbone.out_indices  # the training forward may output C5 only
+    backbone.out_indices = (0, 1, 2, 3)  # mmdet/mmseg ResNet test membership per stage
+    try:
+        return backbone(images)[_STAGE[level]]
+    finally:
+        backbone.out_indices = kept

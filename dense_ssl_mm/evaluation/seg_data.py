@@ -1,0 +1,105 @@
+"""Labelled sets for the frozen-feature segmentation protocol: a plain folder or an mmseg
+dataset config, both read into fixed-size tensors."""
+import os
+import os.path as osp
+from typing import List, Tuple
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from .segmentation import IGNORE
+from .views import to_tensor
+
+Pairs = List[Tuple[str, str]]
+IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def folder_pairs(root: str, split: str) -> Pairs:
+    """``(image, mask)`` paths of ``split`` in a folder layout.
+
+    ``root/images/<split>/NAME.jpg`` with ``root/masks/<split>/NAME.png`` (subfolders), or
+    ``root/images/NAME.jpg`` + ``root/masks/NAME.png`` with ``root/<split>.txt`` listing
+    NAME per line. Masks are label maps: value = class index, 255 = ignore.
+    """
+    listing = osp.join(root, f'{split}.txt')
+    if osp.isdir(osp.join(root, 'images', split)):
+        img_dir, mask_dir = osp.join(root, 'images', split), osp.join(root, 'masks', split)
+        names = sorted(osp.splitext(f)[0] for f in os.listdir(img_dir)
+                       if f.lower().endswith(IMG_EXT))
+    elif osp.isfile(listing):
+        img_dir, mask_dir = osp.join(root, 'images'), osp.join(root, 'masks')
+        names = [ln.split()[0] for ln in open(listing).read().splitlines() if ln.strip()]
+    else:
+        raise FileNotFoundError(f'{root!r} has neither images/{split}/ nor {split}.txt')
+    pairs = []
+    for name in names:
+        image = next((osp.join(img_dir, name + e) for e in IMG_EXT
+                      if osp.isfile(osp.join(img_dir, name + e))), None)
+        mask = osp.join(mask_dir, name + '.png')
+        if image is None or not osp.isfile(mask):
+            raise FileNotFoundError(f'{split} sample {name!r} of {root!r}: image '
+                                    f'{image or osp.join(img_dir, name + ".*")} or mask '
+                                    f'{mask} is missing')
+        pairs.append((image, mask))
+    if not pairs:
+        raise FileNotFoundError(f'no {split} images in {root!r}')
+    return pairs
+
+
+def mmseg_pairs(config: str, split: str) -> Tuple[Pairs, int, bool]:
+    """``(image, mask)`` paths, class count and ``reduce_zero_label`` of an mmseg dataset
+    config's ``train_dataloader`` / ``val_dataloader`` dataset (VOC, ADE20K, Cityscapes)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import DATASETS
+    from mmseg.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(config)
+    key = 'train_dataloader' if split == 'train' else 'val_dataloader'
+    if key not in cfg:
+        raise KeyError(f'{config!r} has no {key}')
+    ds_cfg = cfg[key].dataset.copy()
+    ds_cfg.pipeline = []
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        dataset = DATASETS.build(ds_cfg)
+    pairs = [(d['img_path'], d['seg_map_path']) for d in dataset.data_list]
+    return pairs, len(dataset.metainfo['classes']), bool(ds_cfg.get('reduce_zero_label', False))
+
+
+def load_pairs(pairs: Pairs, size: int, reduce_zero_label: bool = False
+               ) -> Tuple[Tensor, Tensor]:
+    """Images ``(N, 3, size, size)`` in [0, 255] (antialiased resize) and label maps
+    ``(N, size, size)`` uint8 (nearest resize; ``reduce_zero_label``: 0 -> 255, k -> k - 1)."""
+    images, labels = [], []
+    for image_path, mask_path in pairs:
+        img = cv2.imread(image_path, cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f'cannot read image {image_path!r}')
+        try:  # PIL keeps the indices of palette PNGs (VOC), as mmseg reads them
+            mask = np.array(Image.open(mask_path))
+        except OSError as err:
+            raise ValueError(f'cannot read mask {mask_path!r}: {err}') from err
+        if mask.ndim == 3:
+            raise ValueError(f'mask {mask_path!r} has {mask.shape[2]} channels; expected a '
+                             'single-channel label map (class index per pixel, 255 = ignore)')
+        tensor = to_tensor(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))[None]
+        images.append(F.interpolate(tensor, size=(size, size), mode='bilinear',
+                                    align_corners=False, antialias=True)[0])
+        mask = cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.int64)
+        if reduce_zero_label:
+            mask = np.where(mask == 0, IGNORE, mask - 1)
+            mask[mask == IGNORE - 1] = IGNORE
+        labels.append(torch.from_numpy(mask.astype(np.uint8)))
+    return torch.stack(images), torch.stack(labels)
+
+
+def count_classes(*labels: Tensor) -> int:
+    """1 + the largest class index (255 excluded) in the label maps."""
+    values = torch.cat([l[l != IGNORE].flatten() for l in labels])
+    if values.numel() == 0:
+        raise ValueError('the label maps hold no labelled pixel')
+    return int(values.max()) + 1
