@@ -1,7 +1,12 @@
-"""Small models and batches shared by the tests."""
+"""Small models, batches and run configs shared by the tests."""
+import os.path as osp
+
 import torch
+from mmengine.config import Config
 
 from dense_ssl_mm.registry import MODELS
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
@@ -48,3 +53,25 @@ def fixed_batch(n: int = 4, size: int = 64, seed: int = 0) -> dict:
     boxes = boxes[:, None].expand(2, n, 4).contiguous()
     flips = torch.zeros(2, n, dtype=torch.bool)
     return dict(views=views, boxes=boxes, flips=flips)
+
+
+def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
+    """The demo config on a tiny model, 64 px views, batch 3, checkpoints every 2 iters."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
+    cfg.model = tiny_model_cfg() if algorithm == 'PixPro' else tiny_vader_cfg()
+    crop = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
+    pipe = cfg.train_dataloader.dataset.pipeline[1]
+    for view in pipe.view_pipelines:
+        view[0] = crop
+    cfg.train_dataloader.update(batch_size=3, num_workers=0, persistent_workers=False)
+    cfg.train_cfg.max_iters = max_iters
+    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    cfg.default_hooks.logger.interval = 1
+    cfg.custom_hooks = cfg.custom_hooks[:1]  # the momentum hook; tests add others
+    cfg.custom_hooks[0].base_target_momentum = 0.9  # make the schedule visible in 4 steps
+    cfg.work_dir = str(work_dir)
+    cfg.randomness = dict(seed=7, deterministic=True)
+    cfg.resume = resume
+    cfg.experiment_name = f'resume{max_iters}{resume}'
+    return cfg

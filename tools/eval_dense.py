@@ -2,7 +2,8 @@
 
     python tools/eval_dense.py CONFIG [CHECKPOINT] --work-dir DIR [--images FOLDER]
         [--seg-root FOLDER | --seg-config MMSEG_CONFIG] [--level C4|C5|dense|C3|C2]
-        [--num-images 200] [--view-size 224] [--seg-size 224] [--seed 0] [--device cuda]
+        [--num-images 200] [--pairs-per-image 1] [--view-size 224] [--seg-size 224]
+        [--seed 0] [--device cuda]
 
 CHECKPOINT: a pretraining checkpoint, an exported backbone or a torchvision ResNet state dict
 (a supervised baseline); without it, the config's random initialisation (the baseline a run
@@ -30,6 +31,8 @@ def main(argv=None) -> None:
     parser.add_argument('--seg-config', help='an mmseg config whose train/val datasets to use')
     parser.add_argument('--level', choices=LEVELS, default='C4')
     parser.add_argument('--num-images', type=int, default=200)
+    parser.add_argument('--pairs-per-image', type=int, default=1,
+                        help='view pairs per image (steadier numbers on a small folder)')
     parser.add_argument('--view-size', type=int, default=224)
     parser.add_argument('--seg-size', type=int, default=224)
     parser.add_argument('--batch-size', type=int, default=16)
@@ -43,7 +46,8 @@ def main(argv=None) -> None:
     model = build_eval_model(Config.fromfile(args.config), args.checkpoint, args.seed)
     metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
                          args.num_images, args.view_size, args.seed, args.seg_root,
-                         args.seg_config, args.seg_size, args.batch_size)
+                         args.seg_config, args.seg_size, args.batch_size,
+                         pairs_per_image=args.pairs_per_image)
     print(f'metrics: {osp.join(args.work_dir, "metrics.json")}; pictures: '
           f'{osp.join(args.work_dir, "pictures")}')
     print(summary_line(metrics))

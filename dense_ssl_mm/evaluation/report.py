@@ -10,7 +10,7 @@ import torch
 from .evaluate import evaluate_correspondence, evaluate_segmentation, features_of, load_images
 from .pictures import match_lines, pca_grid, save_png, similarity_map
 from .seg_data import count_classes, folder_pairs, load_pairs, mmseg_pairs
-from .views import make_view_batch
+
 
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -45,14 +45,16 @@ def write_correspondence_pictures(out_dir: str, first: dict, level_size) -> Dict
 def dense_eval(model, work_dir: str, images: Optional[str] = None, level: str = 'C4',
                num_images: Optional[int] = 200, view_size: int = 224, seed: int = 0,
                seg_root: Optional[str] = None, seg_config: Optional[str] = None,
-               seg_size: int = 224, batch_size: int = 16, progress: bool = True
-               ) -> Dict[str, float]:
+               seg_size: int = 224, batch_size: int = 16, progress: bool = True,
+               pairs_per_image: int = 1) -> Dict[str, float]:
     """Run the protocols that have inputs, write ``metrics.json`` and ``pictures/``.
 
     Args:
         model: From :func:`build_eval_model` (eval mode, on its device).
         images: Folder of unlabeled images for the correspondence protocol.
         seg_root / seg_config: A labelled folder layout or an mmseg dataset config.
+        pairs_per_image: View pairs drawn from each image (each with its own seed), for a
+            steadier estimate on a small folder.
     """
     if not images and not (seg_root or seg_config):
         raise ValueError('nothing to evaluate: give an image folder and/or a labelled set')
@@ -61,10 +63,11 @@ def dense_eval(model, work_dir: str, images: Optional[str] = None, level: str = 
     start = time.perf_counter()
     if images:
         paths = list_images(images, num_images)
-        corr, first = evaluate_correspondence(model, load_images(paths), level, view_size,
-                                              seed, batch_size, progress)
+        corr, first = evaluate_correspondence(model, load_images(paths) * pairs_per_image,
+                                              level, view_size, seed, batch_size, progress)
         metrics.update(corr)
         metrics['corr/num_images'] = len(paths)
+        metrics['corr/num_pairs'] = len(paths) * pairs_per_image
         write_correspondence_pictures(pictures, first, tuple(first['feats'].shape[-2:]))
     if seg_root or seg_config:
         if seg_config:

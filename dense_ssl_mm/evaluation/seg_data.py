@@ -66,7 +66,8 @@ def mmseg_pairs(config: str, split: str) -> Tuple[Pairs, int, bool]:
     ds_cfg.pipeline = []
     with DefaultScope.overwrite_default_scope('mmseg'):
         dataset = DATASETS.build(ds_cfg)
-    pairs = [(d['img_path'], d['seg_map_path']) for d in dataset.data_list]
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    pairs = [(d['img_path'], d['seg_map_path']) for d in infos]
     return pairs, len(dataset.metainfo['classes']), bool(ds_cfg.get('reduce_zero_label', False))
 
 
@@ -99,7 +100,7 @@ def load_pairs(pairs: Pairs, size: int, reduce_zero_label: bool = False
 
 def count_classes(*labels: Tensor) -> int:
     """1 + the largest class index (255 excluded) in the label maps."""
-    values = torch.cat([l[l != IGNORE].flatten() for l in labels])
+    values = torch.cat([lab[lab != IGNORE].flatten() for lab in labels])
     if values.numel() == 0:
         raise ValueError('the label maps hold no labelled pixel')
     return int(values.max()) + 1

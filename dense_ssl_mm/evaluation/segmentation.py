@@ -59,7 +59,9 @@ def linear_probe_segmentation(train_feats: Tensor, train_labels: Tensor, val_fea
     """A 1x1 conv on frozen features, upsampled bilinearly to the label maps, trained with
     cross-entropy (255 ignored) by Adam on the whole training set for ``steps`` steps.
 
-    Features are standardised per channel with the training statistics first.
+    Features are standardised per channel with the training statistics first. The head has
+    one output per class that occurs in the training labels (a class it never sees cannot be
+    learnt), so the result does not depend on how many unused classes a dataset declares.
 
     Returns:
         ``(N_val, H, W)`` predicted classes at the training labels' resolution.
@@ -67,14 +69,20 @@ def linear_probe_segmentation(train_feats: Tensor, train_labels: Tensor, val_fea
     mean = train_feats.mean((0, 2, 3), keepdim=True)
     std = train_feats.std((0, 2, 3), keepdim=True) + 1e-6
     x_train, x_val = (train_feats - mean) / std, (val_feats - mean) / std
+    present = torch.unique(train_labels[train_labels != IGNORE]).long()
+    if present.numel() == 0 or int(present.max()) >= num_classes:
+        raise ValueError(f'training labels must hold classes in [0, {num_classes}), got '
+                         f'{present.tolist()}')
+    compact = torch.full((256, ), IGNORE, dtype=torch.long, device=train_labels.device)
+    compact[present] = torch.arange(len(present), device=train_labels.device)
     generator = torch.Generator().manual_seed(seed)
-    head = torch.nn.Conv2d(train_feats.shape[1], num_classes, 1).to(train_feats.device)
+    head = torch.nn.Conv2d(train_feats.shape[1], len(present), 1).to(train_feats.device)
     with torch.no_grad():
         head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.01)
         head.bias.zero_()
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     size = train_labels.shape[-2:]
-    target = train_labels.long()
+    target = compact[train_labels.long()]
     with torch.enable_grad():
         for _ in range(steps):
             logits = F.interpolate(head(x_train), size=size, mode='bilinear',
@@ -84,8 +92,8 @@ def linear_probe_segmentation(train_feats: Tensor, train_labels: Tensor, val_fea
             loss.backward()
             optimizer.step()
     with torch.no_grad():
-        return F.interpolate(head(x_val), size=size, mode='bilinear',
-                             align_corners=False).argmax(1)
+        return present[F.interpolate(head(x_val), size=size, mode='bilinear',
+                                     align_corners=False).argmax(1)]
 
 
 def mean_iou(pred: Tensor, labels: Tensor, num_classes: int,

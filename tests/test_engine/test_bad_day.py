@@ -6,14 +6,13 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dense_ssl_mm.engine import NonFiniteError, NonFiniteGuardHook, PretrainRunner
 from dense_ssl_mm.registry import HOOKS
 from dense_ssl_mm.utils.launch import train_reporting_stops
-from .test_resume import demo_cfg
+from ..helpers import demo_cfg
 
 
 def finite_checkpoints(work_dir):

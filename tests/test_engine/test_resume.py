@@ -4,14 +4,12 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from dense_ssl_mm.registry import HOOKS
 
-from ..conftest import REPO
-from ..helpers import tiny_model_cfg, tiny_vader_cfg
+from ..helpers import demo_cfg
 
 
 class SimulatedCrash(RuntimeError):
@@ -30,26 +28,6 @@ class CrashAfterIter(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if runner.iter + 1 == self.after_iter:
             raise SimulatedCrash(f'crash after iteration {self.after_iter}')
-
-
-def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
-    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
-    cfg.model = tiny_model_cfg() if algorithm == 'PixPro' else tiny_vader_cfg()
-    crop = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
-    pipe = cfg.train_dataloader.dataset.pipeline[1]
-    for view in pipe.view_pipelines:
-        view[0] = crop
-    cfg.train_dataloader.update(batch_size=3, num_workers=0, persistent_workers=False)
-    cfg.train_cfg.max_iters = max_iters
-    cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
-    cfg.default_hooks.logger.interval = 1
-    cfg.custom_hooks[0].base_target_momentum = 0.9  # make the schedule visible in 4 steps
-    cfg.work_dir = str(work_dir)
-    cfg.randomness = dict(seed=7, deterministic=True)
-    cfg.resume = resume
-    cfg.experiment_name = f'resume{max_iters}{resume}'
-    return cfg
 
 
 @pytest.mark.parametrize('algorithm', ['PixPro', 'VADeR'])

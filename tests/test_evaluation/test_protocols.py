@@ -125,8 +125,8 @@ def test_knn_transfer_is_exact_on_duplicated_images():
     gen = torch.Generator().manual_seed(1)
     labels_cells = torch.randint(0, 3, (4, 5, 5), generator=gen)
     prototypes = torch.randn(3, 16, generator=gen)
-    feats = prototypes[labels_cells].permute(0, 3, 1, 2) + 0.01 * torch.randn(4, 16, 5, 5,
-                                                                               generator=gen)
+    noise = 0.01 * torch.randn(4, 16, 5, 5, generator=gen)
+    feats = prototypes[labels_cells].permute(0, 3, 1, 2) + noise
     labels = labels_cells.repeat_interleave(8, 1).repeat_interleave(8, 2).to(torch.uint8)
     labels[:, :2, :] = 255  # ignored pixels are left out of the bank and the score
     pred = knn_segmentation(feats, labels, feats, labels.shape[-2:], num_classes=3, k=5)

@@ -1,0 +1,108 @@
+"""The labelled-set readers agree, the hook evaluates while training at a bounded cost, and
+tools/eval_dense.py writes metrics and pictures."""
+import json
+import os
+import os.path as osp
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from dense_ssl_mm.evaluation import (build_eval_model, dense_eval, folder_pairs, load_pairs,
+                                     mmseg_pairs)
+from ..conftest import DEMO_IMAGES, REPO
+from ..helpers import demo_cfg
+from ..helpers import tiny_model_cfg
+
+TINY_VOC = osp.join(REPO, 'configs', 'benchmarks', 'tiny', 'fcn_r18-d8_tiny-voc.py')
+
+
+@pytest.fixture(scope='module')
+def tiny_voc(tmp_path_factory):
+    out = tmp_path_factory.mktemp('tiny')
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'make_tiny_datasets.py'),
+                           str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return osp.join(str(out), 'voc', 'VOC2012')
+
+
+def tiny_eval_model():
+    cfg = Config(dict(model=tiny_model_cfg(), default_scope='dense_ssl_mm'))
+    return build_eval_model(cfg, seed=0)
+
+
+def test_folder_layout_and_mmseg_config_give_the_same_miou(tmp_path, tiny_voc):
+    folder = tmp_path / 'folder'
+    shutil.copytree(osp.join(tiny_voc, 'JPEGImages'), folder / 'images')
+    shutil.copytree(osp.join(tiny_voc, 'SegmentationClass'), folder / 'masks')
+    for split in ('train', 'val'):
+        shutil.copy(osp.join(tiny_voc, 'ImageSets', 'Segmentation', f'{split}.txt'),
+                    folder / f'{split}.txt')
+    cfg = tmp_path / 'voc.py'
+    cfg.write_text(f"_base_ = '{TINY_VOC}'\n"
+                   f"train_dataloader = dict(dataset=dict(data_root='{tiny_voc}'))\n"
+                   f"val_dataloader = dict(dataset=dict(data_root='{tiny_voc}'))\n")
+    pairs, num_classes, reduce = mmseg_pairs(str(cfg), 'train')
+    assert num_classes == 21 and not reduce and len(pairs) == 3
+    assert [osp.basename(p) for p, _ in pairs] == \
+        [osp.basename(p) for p, _ in folder_pairs(str(folder), 'train')]
+    images, labels = load_pairs(pairs, 64)
+    assert set(torch.unique(labels).tolist()) <= {0, 8, 15, 255} and labels.max() > 0
+    model = tiny_eval_model()
+    a = dense_eval(model, str(tmp_path / 'a'), seg_config=str(cfg), seg_size=64,
+                   level='C4', progress=False)
+    b = dense_eval(model, str(tmp_path / 'b'), seg_root=str(folder), seg_size=64,
+                   level='C4', progress=False)
+    assert a['seg/knn_miou'] == b['seg/knn_miou'] and a['seg/linear_miou'] == b['seg/linear_miou']
+    # the folder reader counts classes from the labels (16), the config from its metainfo (21):
+    # the mIoU is over classes that occur, so both agree
+    assert a['seg/num_classes'] == 21 and b['seg/num_classes'] == 16
+
+
+def test_same_seed_same_numbers(tmp_path):
+    model = tiny_eval_model()
+    runs = [dense_eval(model, str(tmp_path / str(k)), images=DEMO_IMAGES, level='C4',
+                       view_size=64, seed=seed, progress=False, pairs_per_image=2)
+            for k, seed in enumerate((3, 3, 4))]
+    for run in runs:
+        run.pop('seconds')
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_eval_tool_writes_metrics_pictures_and_a_summary(tmp_path):
+    ckpt = tmp_path / 'tv.pth'
+    import torchvision
+    torch.save(torchvision.models.resnet18().state_dict(), ckpt)  # a torchvision baseline
+    cmd = [sys.executable, 'tools/eval_dense.py', 'configs/demo/pixpro_r18_demo.py', str(ckpt),
+           '--images', DEMO_IMAGES, '--work-dir', str(tmp_path / 'ev'), '--view-size', '96',
+           '--level', 'C5']
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1].startswith('dense eval (C5): corr/pck@1 ')
+    metrics = json.load(open(tmp_path / 'ev' / 'metrics.json'))
+    assert 0 <= metrics['corr/pck@1'] <= metrics['corr/pck@2'] <= 1
+    assert metrics['corr/num_images'] == 6
+    assert sorted(os.listdir(tmp_path / 'ev' / 'pictures')) == [
+        'matches.png', 'pca.png', 'similarity.png']
+    bad = subprocess.run(cmd[:3] + [str(tmp_path / 'nope.pth'), '--work-dir', 'x'], cwd=REPO,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "checkpoint '" in bad.stderr and 'does not exist' in bad.stderr
+
+
+def test_hook_logs_pck_while_training_within_its_cost(tmp_path):
+    torch.set_num_threads(1)
+    cfg = demo_cfg(tmp_path, 4)
+    cfg.custom_hooks.append(dict(type='DenseEvalHook', interval=2, num_images=3, view_size=64,
+                                 level='C4'))
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    lines = [json.loads(line) for line in open(tmp_path / 'dense_eval' / 'metrics.jsonl')]
+    assert [r['iter'] for r in lines] == [0, 2, 4]
+    assert all(0 <= r['corr/pck@1'] <= 1 for r in lines)
+    assert osp.isfile(tmp_path / 'dense_eval' / 'curves.png')
+    assert osp.isfile(tmp_path / 'dense_eval' / 'pca_iter_4.png')
+    assert runner.model.training  # the hook puts the model back in training mode
