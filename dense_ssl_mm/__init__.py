@@ -7,6 +7,6 @@ elsewhere.
 """
 from .version import __version__
 
-from . import datasets, engine, models  # noqa: E402,F401  (fill the registries)
+from . import datasets, engine, models, visualization  # noqa: E402,F401  (registries)
 
 __all__ = ['__version__']

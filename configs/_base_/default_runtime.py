@@ -32,7 +32,8 @@ env_cfg = dict(
 # with several processes (gloo), SyncBN has no CPU path: set `sync_bn=None`.
 sync_bn = 'torch'
 
-vis_backends = [dict(type='LocalVisBackend')]
+# scalars.json and images always; TensorBoard event files where tensorboard is installed
+vis_backends = [dict(type='LocalVisBackend'), dict(type='OptionalTensorboardVisBackend')]
 visualizer = dict(type='Visualizer', vis_backends=vis_backends)
 log_processor = dict(window_size=10, by_epoch=True)
 log_level = 'INFO'

@@ -106,3 +106,40 @@ def test_hook_logs_pck_while_training_within_its_cost(tmp_path):
     assert osp.isfile(tmp_path / 'dense_eval' / 'curves.png')
     assert osp.isfile(tmp_path / 'dense_eval' / 'pca_iter_4.png')
     assert runner.model.training  # the hook puts the model back in training mode
+    scalars = [json.loads(line) for line in open(
+        osp.join(runner.log_dir, 'vis_data', 'scalars.json'))]
+    logged = [s['corr/pck@1'] for s in scalars if 'corr/pck@1' in s]
+    assert logged == [r['corr/pck@1'] for r in lines]
+
+
+def test_texture_mosaics_label_every_pixel_by_its_photo_and_split(tmp_path):
+    import cv2
+    import numpy as np
+    from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
+    paths = []
+    for k, (left, right) in enumerate(((10, 60), (120, 240))):  # per photo: left | right half
+        photo = np.zeros((64, 128, 3), np.uint8)
+        photo[:, :64], photo[:, 64:] = left, right
+        paths.append(str(tmp_path / f't{k}.png'))
+        cv2.imwrite(paths[-1], photo)
+    make_texture_mosaics(paths, str(tmp_path / 'm'), num_train=3, num_val=2, size=32,
+                         regions=4)
+    for split, values in (('train', (10, 120)), ('val', (60, 240))):
+        for pair in folder_pairs(str(tmp_path / 'm'), split):
+            image = cv2.imread(pair[0])[..., 0]
+            label = cv2.imread(pair[1], cv2.IMREAD_UNCHANGED)
+            assert set(np.unique(label)) <= {0, 1}
+            assert (image == np.array(values)[label]).all(), split
+
+
+def test_configs_list_tensorboard_without_requiring_it(tmp_path):
+    from dense_ssl_mm.registry import VISBACKENDS
+    from dense_ssl_mm.visualization.optional_tensorboard import tensorboard_available
+    backend = VISBACKENDS.build(dict(type='OptionalTensorboardVisBackend',
+                                     save_dir=str(tmp_path)))
+    backend.add_scalars({'corr/pck@1': 0.5}, step=1)
+    backend.add_scalar('loss', 1.0, step=1)
+    backend.close()
+    assert backend.enabled == tensorboard_available()
+    wrote_events = any('events.out.tfevents' in name for name in os.listdir(tmp_path))
+    assert wrote_events == tensorboard_available()
