@@ -5,11 +5,12 @@ _base_ = [
     '../_base_/datasets/mocov2_overlap_views.py',
     '../_base_/default_runtime.py',
 ]
+LUMA_BGR = (0.114, 0.587, 0.299)  # ITU-R 601 luma (PIL's grayscale), BGR order
 view_pipeline = [
     dict(type='RandomResizedCropWithBox', size=128, scale=(0.2, 1.0)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=LUMA_BGR),
     dict(type='GaussianBlur', sigma_range=(0.1, 2.0), prob=0.5),
 ]
 model = dict(
