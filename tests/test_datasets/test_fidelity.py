@@ -70,3 +70,14 @@ def test_crop_transform_uses_the_pil_filter():
     x1, y1, x2, y2 = (int(v) for v in out['crop_box'])
     pil = np.asarray(Image.fromarray(rgb[y1:y2, x1:x2]).resize((64, 64), Image.BILINEAR))
     assert np.abs(out['img'].astype(int) - pil).max() <= 1
+
+
+def test_antialias_can_be_switched_off_for_speed():
+    rgb = cv2.imread(PHOTOS[0])
+    fast = TRANSFORMS.build(dict(type='RandomResizedCropWithBox', size=64, scale=(0.5, 0.5),
+                                 antialias=False))
+    np.random.seed(0)
+    out = fast(dict(img=rgb))
+    x1, y1, x2, y2 = (int(v) for v in out['crop_box'])
+    cv_linear = cv2.resize(rgb[y1:y2, x1:x2], (64, 64), interpolation=cv2.INTER_LINEAR)
+    assert (out['img'] == cv_linear).all()

@@ -58,11 +58,12 @@ class RandomResizedCropWithBox(BaseTransform):
         scale: Range of the crop's area as a fraction of the image area.
         ratio: Range of the crop's aspect ratio (width / height).
         max_attempts: Samples tried before the fallback.
-        interpolation: ``'bilinear'`` (default): PIL's bilinear filter, which widens its
-            support when it shrinks (antialiasing), as torchvision's RandomResizedCrop on PIL
-            images and the PixPro reference do; computed by torch's uint8 kernel, which gives
-            PIL's values exactly. Any other name: mmcv's (OpenCV) resize with that
-            interpolation, which does not antialias.
+        interpolation: mmcv interpolation name (``'bilinear'`` by default).
+        antialias: With ``'bilinear'``: use PIL's bilinear filter, which widens its support
+            when it shrinks (antialiasing), as torchvision's RandomResizedCrop on PIL images
+            and the PixPro reference do; computed by torch's uint8 kernel, which gives PIL's
+            values exactly (default). False: OpenCV's bilinear, which does not antialias but
+            is faster (about 0.2 against 0.6-1.2 ms per view on this CPU).
     """
 
     def __init__(self,
@@ -70,7 +71,8 @@ class RandomResizedCropWithBox(BaseTransform):
                  scale: Tuple[float, float] = (0.08, 1.0),
                  ratio: Tuple[float, float] = (3. / 4., 4. / 3.),
                  max_attempts: int = 10,
-                 interpolation: str = 'bilinear') -> None:
+                 interpolation: str = 'bilinear',
+                 antialias: bool = True) -> None:
         owner = 'RandomResizedCropWithBox'
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         if len(self.size) != 2:
@@ -89,6 +91,7 @@ class RandomResizedCropWithBox(BaseTransform):
         self.scale, self.ratio = tuple(scale), tuple(ratio)
         self.max_attempts = check_number(owner, 'max_attempts', max_attempts, 1, integer=True)
         self.interpolation = interpolation
+        self.antialias = bool(antialias)
 
     def sample_box(self, height: int, width: int,
                    overlap: Optional[Tuple[Box, float]] = None) -> Tuple[Box, bool]:
@@ -124,7 +127,7 @@ class RandomResizedCropWithBox(BaseTransform):
         box, fallback = self.sample_box(height, width, results.get('crop_overlap'))
         x1, y1, x2, y2 = (int(v) for v in box)
         crop = img[y1:y2, x1:x2]
-        if self.interpolation == 'bilinear' and crop.dtype == np.uint8:
+        if self.antialias and self.interpolation == 'bilinear' and crop.dtype == np.uint8:
             results['img'] = resize_like_pil(crop, self.size)
         else:
             results['img'] = mmcv.imresize(
@@ -136,4 +139,5 @@ class RandomResizedCropWithBox(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(size={self.size}, scale={self.scale}, '
-                f'ratio={self.ratio}, interpolation={self.interpolation!r})')
+                f'ratio={self.ratio}, interpolation={self.interpolation!r}, '
+                f'antialias={self.antialias})')
