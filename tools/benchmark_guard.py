@@ -21,7 +21,7 @@ from mmengine.registry import init_default_scope
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from dense_ssl_mm.engine.hooks import NonFiniteGuardHook  # noqa: E402
-from dense_ssl_mm.engine.hooks.non_finite_guard_hook import non_finite_names  # noqa: E402
+from dense_ssl_mm.utils.finite import non_finite_names  # noqa: E402
 from dense_ssl_mm.registry import MODELS  # noqa: E402
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from .checkpoint import atomic_write_files, load_local_checkpoint
+from .finite import non_finite_names
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
 
@@ -84,12 +85,6 @@ def to_detectron2(backbone: Dict[str, Tensor]) -> 'OrderedDict[str, object]':
     return out
 
 
-def non_finite_keys(tensors: Dict[str, Tensor]) -> list:
-    """Names of the floating-point tensors that hold a NaN or an infinity."""
-    return [k for k, v in tensors.items()
-            if v.is_floating_point() and not bool(torch.isfinite(v).all())]
-
-
 def _check_outputs(checkpoint: str, outputs: Dict[str, str]) -> None:
     """Refuse outputs that are folders, the input itself (also through links) or repeated."""
     seen = {}
@@ -132,7 +127,7 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
     if neck:  # VADeR's decoder holds an mmdet FPN as `neck.fpn`: it loads into mmdet's FPN.
         parts[neck] = extract_module(state, 'neck.fpn', branch)
     for path, tensors in parts.items():
-        bad = non_finite_keys(tensors)
+        bad = non_finite_names(tensors.items())
         if bad:
             raise ValueError(f'{checkpoint!r} has non-finite (NaN/inf) {branch} weights in '
                              f'{len(bad)} tensors, e.g. {bad[:3]}: the run diverged; export an '

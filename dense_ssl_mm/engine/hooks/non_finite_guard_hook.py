@@ -2,34 +2,17 @@
 import math
 from typing import Dict, Iterable, List, Optional, Tuple
 
-import torch
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from torch import Tensor
 
 from dense_ssl_mm.registry import HOOKS
+from dense_ssl_mm.utils.finite import non_finite_names
 from dense_ssl_mm.utils.validation import check_number
 
 
 class NonFiniteError(RuntimeError):
     """Training produced a NaN or infinite loss or weight."""
-
-
-def non_finite_names(named: Iterable[Tuple[str, Tensor]]) -> List[str]:
-    """Names of the floating-point tensors holding a NaN or an infinity.
-
-    One ``isfinite().all()`` per tensor on its own device, stacked, then a single copy to the
-    host (one device sync however many tensors there are).
-    """
-    names, flags = [], []
-    for name, tensor in named:
-        if isinstance(tensor, Tensor) and tensor.is_floating_point():
-            names.append(name)
-            flags.append(torch.isfinite(tensor).all())
-    if not flags:
-        return []
-    finite = torch.stack([f.to(flags[0].device) for f in flags]).cpu().tolist()
-    return [name for name, ok in zip(names, finite) if not ok]
 
 
 def _state_tensors(state: dict, prefix: str = '') -> Iterable[Tuple[str, Tensor]]:
