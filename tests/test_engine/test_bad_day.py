@@ -170,3 +170,13 @@ def test_other_syntax_errors_are_not_hidden(tmp_path):
     runner.train = broken
     with pytest.raises(SyntaxError, match='a real one'):
         train_reporting_stops(runner, 'cfg.py')
+
+
+def test_non_finite_names_finds_nan_and_inf_but_not_large_finite_values():
+    from dense_ssl_mm.utils.finite import non_finite_names
+    tensors = [('ok', torch.ones(3)), ('nan', torch.tensor([1., float('nan')])),
+               ('huge', torch.full((4, ), 1e30)),  # its norm overflows; the values are finite
+               ('inf64', torch.tensor([-math.inf], dtype=torch.float64)),
+               ('int', torch.ones(2, dtype=torch.long)), ('half', torch.ones(2).half())]
+    assert non_finite_names(tensors) == ['nan', 'inf64']
+    assert non_finite_names([]) == []
