@@ -4,7 +4,7 @@
 
 Prints the time of its three checks: the per-iteration loss check (host floats that
 RuntimeInfoHook already copied; no device sync), the weight check run every ``interval``
-iterations (one batched isfinite over parameters and buffers, one sync), and the check of a
+iterations (one fused norm pass over parameters and buffers, one sync), and the check of a
 checkpoint's CPU state before each save. Divide by the step time of
 ``tools/benchmark_pretrain.py`` for the share of training time.
 """
@@ -68,7 +68,7 @@ def main(argv=None) -> None:
           f'{sum(t.numel() for _, t in named) / 1e6:.1f} M values')
     print(f'| check | when | time |\n|---|---|---|\n'
           f'| loss (host floats) | every iteration | {per_iter * 1e6:.1f} us |\n'
-          f'| weights (isfinite, 1 sync) | every {interval} iterations | {weights * 1e3:.2f} ms '
+          f'| weights (fused norm, 1 sync) | every {interval} iterations | {weights * 1e3:.2f} ms '
           f'({weights / interval * 1e3:.3f} ms per iteration) |\n'
           f'| checkpoint state (CPU) | before each save | {save * 1e3:.1f} ms |')
 

@@ -33,8 +33,8 @@ class NonFiniteGuardHook(Hook):
     - **Loss, every iteration, free.** mmengine's ``RuntimeInfoHook`` (priority VERY_HIGH)
       already copies every logged value to the host each iteration (``MessageHub``); this hook
       reads those host floats, so it adds no device-to-host synchronisation.
-    - **Weights, every** ``interval`` **iterations and at the last one**: one batched
-      ``isfinite`` over the model's parameters and buffers (one sync per check).
+    - **Weights, every** ``interval`` **iterations and at the last one**: one fused norm
+      pass over the model's parameters and buffers (:func:`non_finite_names`, one sync).
     - **Before every save**: every tensor of the checkpoint about to be written (model and
       optimizer state). A non-finite one stops the run, so the save never happens and
       ``max_keep_ckpts`` never rotates the last good checkpoint out.
