@@ -43,11 +43,16 @@ def main(argv=None) -> None:
         if path and not osp.isfile(path):
             parser.error(f'{what} {path!r} does not exist')
     install_checkpoint_io()
-    model = build_eval_model(Config.fromfile(args.config), args.checkpoint, args.seed)
-    metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
-                         args.num_images, args.view_size, args.seed, args.seg_root,
-                         args.seg_config, args.seg_size, args.batch_size,
-                         pairs_per_image=args.pairs_per_image)
+    required = ('backbone', 'neck') if args.level == 'dense' else ('backbone', )
+    try:
+        model = build_eval_model(Config.fromfile(args.config), args.checkpoint, args.seed,
+                                 required)
+        metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
+                             args.num_images, args.view_size, args.seed, args.seg_root,
+                             args.seg_config, args.seg_size, args.batch_size,
+                             pairs_per_image=args.pairs_per_image)
+    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
+        sys.exit(f'eval_dense: {err}')
     print(f'metrics: {osp.join(args.work_dir, "metrics.json")}; pictures: '
           f'{osp.join(args.work_dir, "pictures")}')
     print(summary_line(metrics))

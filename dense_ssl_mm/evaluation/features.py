@@ -1,5 +1,5 @@
 """Frozen dense features of a pretraining config's model, from any kind of weights."""
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -14,13 +14,16 @@ LEVELS = ('C2', 'C3', 'C4', 'C5', 'dense')
 _STAGE = {'C2': 0, 'C3': 1, 'C4': 2, 'C5': 3}
 
 
-def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 0) -> nn.Module:
+def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 0,
+                     required: Sequence[str] = ('backbone', )) -> nn.Module:
     """The config's model in eval mode.
 
     ``checkpoint`` may be a pretraining (Runner) checkpoint, an exported backbone or a
     torchvision-format ResNet state dict (``fc.*`` ignored; a supervised baseline); None keeps
     the config's random initialisation (seeded), the baseline a pretraining run must beat.
-    A backbone whose tensors do not fit is an error naming them.
+    The modules in ``required`` (``('backbone', 'neck')`` for the ``dense`` level) must be in
+    the checkpoint with fitting shapes, else an error names what does not fit; other tensors
+    are loaded where their shapes fit.
     """
     init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))
     model_cfg = cfg.model.copy()
@@ -35,14 +38,19 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
             raise ValueError(f'{checkpoint!r} holds no state dict')
         if not any(k.startswith('backbone.') for k in state):  # a bare backbone
             state = {f'backbone.{k}': v for k, v in state.items() if not k.startswith('fc.')}
-        own = {k: v for k, v in model.state_dict().items() if k.startswith('backbone.')}
-        report = fit_report(own, {k: v for k, v in state.items() if k.startswith('backbone.')})
-        if report['missing'] or report['mismatched']:
-            raise ValueError(f'{checkpoint!r} does not fit the backbone of the config: '
-                             f"{len(report['missing'])} missing (e.g. {report['missing'][:3]}), "
-                             f"{len(report['mismatched'])} of another shape "
-                             f"(e.g. {report['mismatched'][:2]})")
-        model.load_state_dict(state, strict=False)
+        own_all = model.state_dict()
+        for module in required:
+            prefix = f'{module}.'
+            own = {k: v for k, v in own_all.items() if k.startswith(prefix)}
+            report = fit_report(own, {k: v for k, v in state.items() if k.startswith(prefix)})
+            if report['missing'] or report['mismatched']:
+                raise ValueError(
+                    f'{checkpoint!r} does not fit the {module} of the config: '
+                    f"{len(report['missing'])} missing (e.g. {report['missing'][:3]}), "
+                    f"{len(report['mismatched'])} of another shape "
+                    f"(e.g. {report['mismatched'][:2]})")
+        model.load_state_dict({k: v for k, v in state.items()
+                               if k in own_all and own_all[k].shape == v.shape}, strict=False)
     return model.eval()
 
 

@@ -158,3 +158,16 @@ def test_demo_hook_costs_under_five_percent(tmp_path):
     lines = [json.loads(line) for line in open(tmp_path / 'dense_eval' / 'metrics.jsonl')]
     assert [r['iter'] for r in lines] == [0, 25, 50]
     assert lines[-1]['cost'] < 0.05, lines[-1]
+
+
+def test_weights_that_do_not_fit_the_evaluated_level_are_named(tmp_path):
+    from ..helpers import tiny_vader_cfg
+    from dense_ssl_mm.registry import MODELS
+    vader = MODELS.build(tiny_vader_cfg())
+    torch.save({'state_dict': vader.state_dict()}, tmp_path / 'vader.pth')
+    pixpro_cfg = Config(dict(model=tiny_model_cfg(), default_scope='dense_ssl_mm'))
+    model = build_eval_model(pixpro_cfg, str(tmp_path / 'vader.pth'))  # same backbone: fine
+    assert torch.equal(model.backbone.conv1.weight, vader.backbone.conv1.weight)
+    with pytest.raises(ValueError, match=r"does not fit the neck of the config: \d+ missing "
+                       r"\(e\.g\. \['neck\.mlp"):
+        build_eval_model(pixpro_cfg, str(tmp_path / 'vader.pth'), required=('backbone', 'neck'))
