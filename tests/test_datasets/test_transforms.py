@@ -118,3 +118,15 @@ def test_pack_and_preprocess():
         [2., 4., 8.])[:, None, None]
     assert torch.allclose(views[0, 1], expected)
     assert torch.equal(boxes[1, 2], samples[2]['data_samples'].view_boxes[1])
+
+
+def test_preprocessor_passes_original_image_sizes_for_the_reference_distance():
+    np.random.seed(5)
+    t = PairedViewTransform([crop_only(size=8), crop_only(size=8)])
+    shapes = [(120, 160), (90, 200)]
+    samples = [PackPairedViews()(t(dict(img=ramp_image(*s), img_path=f'{i}.jpg', ori_shape=s)))
+               for i, s in enumerate(shapes)]
+    out = PairedViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
+                                            data_samples=[s['data_samples'] for s in samples]))
+    assert out['inputs']['image_sizes'].tolist() == [[120., 160.], [90., 200.]]
+    assert (out['inputs']['boxes'][..., 2] <= out['inputs']['image_sizes'][None, :, 1]).all()

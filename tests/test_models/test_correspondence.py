@@ -1,4 +1,5 @@
 """Cell correspondence on hand-worked cases."""
+import pytest
 import torch
 
 from dense_ssl_mm.models.heads import pixpro_consistency_loss
@@ -98,3 +99,58 @@ def test_project_points_round_trip_and_visibility():
     assert torch.allclose(grid[0, 1], torch.zeros(2, dtype=torch.float64))
     gridf, _ = project_points(pts, b, T_)
     assert torch.allclose(gridf[..., 0], -grid[..., 0]) and torch.allclose(gridf[..., 1], grid[..., 1])
+
+
+def official_positive_mask(coord_q, coord_k, size, threshold=0.7):
+    """A direct transcription of the PixPro reference's mask formula (its units: crop coords
+    normalised per axis, a flip stored by swapping x1 and x2)."""
+    h, w = size
+    xs = torch.arange(w, dtype=coord_q.dtype).view(1, 1, -1).repeat(1, h, 1)
+    ys = torch.arange(h, dtype=coord_q.dtype).view(1, -1, 1).repeat(1, 1, w)
+
+    def centres_and_diag(coord):
+        bin_w = ((coord[:, 2] - coord[:, 0]) / w).view(-1, 1, 1)
+        bin_h = ((coord[:, 3] - coord[:, 1]) / h).view(-1, 1, 1)
+        cx = (xs + 0.5) * bin_w + coord[:, 0].view(-1, 1, 1)
+        cy = (ys + 0.5) * bin_h + coord[:, 1].view(-1, 1, 1)
+        return cx.view(-1, h * w), cy.view(-1, h * w), torch.sqrt(bin_w ** 2 + bin_h ** 2)
+
+    qx, qy, qd = centres_and_diag(coord_q)
+    kx, ky, kd = centres_and_diag(coord_k)
+    dist = torch.sqrt((qx[:, :, None] - kx[:, None, :]) ** 2 +
+                      (qy[:, :, None] - ky[:, None, :]) ** 2) / torch.max(qd, kd)
+    return dist < threshold
+
+
+def official_coords(boxes, flips, image_sizes):
+    """What the reference's crop and flip transforms record for our (x1, y1, x2, y2) boxes."""
+    h_img, w_img = image_sizes[:, 0], image_sizes[:, 1]
+    x1, y1, x2, y2 = boxes.unbind(-1)
+    coord = torch.stack([x1 / (w_img - 1), y1 / (h_img - 1), (x2 - 1) / (w_img - 1),
+                         (y2 - 1) / (h_img - 1)], -1)
+    swapped = coord[:, [2, 1, 0, 3]]
+    return torch.where(flips[:, None], swapped, coord)
+
+
+@pytest.mark.parametrize('image', [(480, 640), (300, 1000), (777, 333)])
+def test_reference_distance_reproduces_the_official_mask(image):
+    from dense_ssl_mm.registry import MODELS
+    gen = torch.Generator().manual_seed(image[1])
+    n, (h_img, w_img) = 64, image
+    sizes = torch.tensor([[h_img, w_img]] * n, dtype=torch.float64)
+    wh = (torch.rand(2, n, 2, generator=gen) * 0.6 + 0.3) * torch.tensor([w_img, h_img])
+    xy = torch.rand(2, n, 2, generator=gen) * (torch.tensor([w_img, h_img]) - wh)
+    boxes = torch.cat([xy, xy + wh], -1).round().double()  # integer pixels, as the crops
+    flips = torch.rand(2, n, generator=gen) > 0.5
+    head = MODELS.build(dict(type='DenseContrastHead', distance='reference'))
+    feats = [torch.zeros(n, 1, 7, 7)] * 2
+    ours, _ = head.positive_masks(feats, feats, boxes, flips, sizes)
+    official = official_positive_mask(official_coords(boxes[0], flips[0], sizes),
+                                      official_coords(boxes[1], flips[1], sizes), (7, 7))
+    assert int((ours != official).sum()) == 0 and int(official.sum()) > 0
+    pixel, _ = MODELS.build(dict(type='DenseContrastHead')).positive_masks(feats, feats, boxes,
+                                                                           flips)
+    differing = float((pixel != official).any(-1).float().mean())  # cells whose positives change
+    assert (differing > 0.05) == (max(image) / min(image) > 1.3)
+    with pytest.raises(ValueError, match="distance='reference'\\) needs the original image"):
+        head.positive_masks(feats, feats, boxes, flips)

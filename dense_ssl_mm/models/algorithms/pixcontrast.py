@@ -30,4 +30,5 @@ class PixContrast(MomentumAlgorithm):
         online = [self.neck(self.backbone(v)) for v in inputs['views']]  # 2 x [N, 256, h, w]
         with torch.no_grad():
             target = [self.target_neck(self.target_backbone(v)) for v in inputs['views']]
-        return self.head.loss(online, target, inputs['boxes'], inputs['flips'])
+        return self.head.loss(online, target, inputs['boxes'], inputs['flips'],
+                              image_sizes=inputs.get('image_sizes'))

@@ -54,7 +54,8 @@ class PixPro(MomentumAlgorithm):
         with torch.no_grad():
             target_feats = [self.target_backbone(v)[-1] for v in inputs['views']]
             target = [self.target_neck(f) for f in target_feats]
-        losses = self.head.loss(online, target, inputs['boxes'], inputs['flips'])
+        losses = self.head.loss(online, target, inputs['boxes'], inputs['flips'],
+                                image_sizes=inputs.get('image_sizes'))
         if self.with_instance:
             pred = [self.instance_predictor(self.instance_neck(f)).mean((2, 3)) for f in feats]
             with torch.no_grad():

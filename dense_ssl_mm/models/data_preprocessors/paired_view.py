@@ -13,7 +13,8 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
 
     Views travel to the device as uint8 and are converted there. Output ``inputs`` is a dict:
     ``views`` float ``(2, N, 3, H, W)`` (normalised, RGB if ``bgr_to_rgb``), ``boxes``
-    ``(2, N, 4)`` and ``flips`` bool ``(2, N)``.
+    ``(2, N, 4)``, ``flips`` bool ``(2, N)`` and, where the samples carry ``ori_shape``,
+    ``image_sizes`` ``(N, 2)`` (original height, width).
 
     Args:
         mean: Per-channel mean, in the output channel order (RGB by default).
@@ -49,6 +50,9 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
             raise ValueError('PairedViewDataPreprocessor needs data_samples with the geometry')
         boxes = torch.stack([s.view_boxes for s in samples], 1)  # [2, N, 4]
         flips = torch.stack([s.view_flips for s in samples], 1)  # [2, N]
-        return dict(inputs=dict(views=views, boxes=self.cast_data(boxes),
-                                flips=self.cast_data(flips)),
-                    data_samples=samples)
+        inputs = dict(views=views, boxes=self.cast_data(boxes), flips=self.cast_data(flips))
+        shapes = [s.metainfo.get('ori_shape') for s in samples]
+        if all(shape is not None for shape in shapes):  # original (H, W), for 'reference'
+            inputs['image_sizes'] = self.cast_data(
+                torch.tensor([tuple(shape[:2]) for shape in shapes], dtype=torch.float32))
+        return dict(inputs=inputs, data_samples=samples)

@@ -8,9 +8,10 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_choice, check_number
-from ..utils import positive_mask, sample_matched_pairs
+from ..utils import positive_mask, reference_boxes, sample_matched_pairs
 
 LOSS_TYPES = ('pixpro', 'pixcontrast', 'vader')
+DISTANCES = ('pixel', 'reference')
 Pairs = Tuple[Tensor, Tensor, Tensor]
 
 
@@ -88,11 +89,17 @@ class DenseContrastHead(BaseModule):
         temperature: tau (0.3 for PixContrast, 0.07 for VADeR).
         loss_weight: Multiplier of the loss.
         num_samples: VADeR's P, matched pairs sampled per image and direction.
+        distance: How PixPro/PixContrast measure centre distances: ``'pixel'`` (default;
+            isotropic, in original-image pixels, the paper's definition) or ``'reference'``
+            (the official code's per-axis normalised units, x / (W - 1) and y / (H - 1): on
+            non-square images the positives differ; use it to reproduce published numbers
+            exactly). ``'reference'`` needs the original image sizes (``image_sizes``), which
+            :class:`PairedViewDataPreprocessor` provides from the samples' ``ori_shape``.
     """
 
     def __init__(self, loss_type: str = 'pixpro', pos_threshold: float = 0.7,
                  temperature: float = 0.3, loss_weight: float = 1.0,
-                 num_samples: int = 32) -> None:
+                 num_samples: int = 32, distance: str = 'pixel') -> None:
         super().__init__()
         owner = 'DenseContrastHead'
         self.loss_type = check_choice(owner, 'loss_type', loss_type, LOSS_TYPES)
@@ -101,10 +108,19 @@ class DenseContrastHead(BaseModule):
         self.temperature = check_number(owner, 'temperature', temperature, 0, low_open=True)
         self.loss_weight = check_number(owner, 'loss_weight', loss_weight, 0)
         self.num_samples = check_number(owner, 'num_samples', num_samples, 1, integer=True)
+        self.distance = check_choice(owner, 'distance', distance, DISTANCES)
 
     def positive_masks(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
-                       flips: Tensor) -> Sequence[Tensor]:
-        """Masks of the directions 1 -> 2 and 2 -> 1: ``(N, HW1, HW2)`` and its transpose."""
+                       flips: Tensor, image_sizes: Optional[Tensor] = None) -> Sequence[Tensor]:
+        """Masks of the directions 1 -> 2 and 2 -> 1: ``(N, HW1, HW2)`` and its transpose.
+
+        ``image_sizes`` ``(N, 2)`` original ``(H, W)``: needed by ``distance='reference'``.
+        """
+        if self.distance == 'reference':
+            if image_sizes is None:
+                raise ValueError("DenseContrastHead(distance='reference') needs the original "
+                                 'image sizes (inputs["image_sizes"], from ori_shape)')
+            boxes = torch.stack([reference_boxes(b, image_sizes) for b in boxes])
         mask = positive_mask(boxes[0], flips[0], tuple(online[0].shape[-2:]), boxes[1], flips[1],
                              tuple(target[1].shape[-2:]), self.pos_threshold)
         return mask, mask.transpose(1, 2)
@@ -141,7 +157,8 @@ class DenseContrastHead(BaseModule):
         return {'loss_vader': self.loss_weight * loss, 'valid_pairs': valid.detach()}
 
     def loss(self, online: Sequence[Tensor], target: Sequence[Tensor], boxes: Tensor,
-             flips: Tensor, negatives: Optional[Tensor] = None) -> Dict[str, Tensor]:
+             flips: Tensor, negatives: Optional[Tensor] = None,
+             image_sizes: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the symmetric dense loss.
 
         Args:
@@ -150,6 +167,7 @@ class DenseContrastHead(BaseModule):
             boxes: ``(2, N, 4)`` crop boxes of the views.
             flips: ``(2, N)`` flip flags.
             negatives: ``(K, C)`` queue of negatives (``'vader'`` only).
+            image_sizes: ``(N, 2)`` original image sizes (``distance='reference'``).
 
         Returns:
             ``loss_<type>`` and ``pos_ratio`` (share of cell pairs that are positive) or, for
@@ -162,7 +180,7 @@ class DenseContrastHead(BaseModule):
         if online[0].shape[-2:] != target[0].shape[-2:]:
             raise ValueError(f'online maps {tuple(online[0].shape)} and target maps '
                              f'{tuple(target[0].shape)} must cover the same cells')
-        mask12, mask21 = self.positive_masks(online, target, boxes, flips)
+        mask12, mask21 = self.positive_masks(online, target, boxes, flips, image_sizes)
         if self.loss_type == 'pixpro':
             loss = (pixpro_consistency_loss(online[0], target[1], mask12) +
                     pixpro_consistency_loss(online[1], target[0], mask21))

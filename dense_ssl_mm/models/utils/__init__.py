@@ -1,9 +1,11 @@
 from .correspondence import (bin_diagonal, cell_centers, normalized_center_distance,
-                             positive_mask, project_points, sample_matched_pairs)
+                             positive_mask, project_points, reference_boxes,
+                             sample_matched_pairs)
 from .queue import FeatureQueue
 from .strict_pretrained import StrictPretrainedInit, fit_report
 
 __all__ = [
     'FeatureQueue', 'StrictPretrainedInit', 'bin_diagonal', 'cell_centers', 'fit_report',
-    'normalized_center_distance', 'positive_mask', 'project_points', 'sample_matched_pairs'
+    'normalized_center_distance', 'positive_mask', 'project_points', 'reference_boxes',
+    'sample_matched_pairs'
 ]

@@ -73,6 +73,21 @@ def normalized_center_distance(boxes1: Tensor, flips1: Tensor, size1: Size, boxe
     return torch.cdist(c1, c2) / scale[:, None, None]  # [N, HW1, HW2]
 
 
+def reference_boxes(boxes: Tensor, image_sizes: Tensor) -> Tensor:
+    """Boxes in the PixPro reference code's units: ``(x1 / (W - 1), y1 / (H - 1),
+    (x2 - 1) / (W - 1), (y2 - 1) / (H - 1))`` per image (the reference's crops record their
+    last pixel, not the exclusive end).
+
+    Args:
+        boxes: ``(N, 4)`` boxes in original-image pixels (x2, y2 exclusive).
+        image_sizes: ``(N, 2)`` original ``(H, W)`` of each image.
+    """
+    height, width = image_sizes.to(boxes.dtype).unbind(-1)
+    scale = torch.stack((width, height, width, height), -1) - 1
+    shift = boxes.new_tensor([0., 0., 1., 1.])
+    return (boxes - shift) / scale
+
+
 def positive_mask(boxes1: Tensor, flips1: Tensor, size1: Size, boxes2: Tensor, flips2: Tensor,
                   size2: Size, threshold: float = 0.7) -> Tensor:
     """``(N, H1 * W1, H2 * W2)`` bool: cell pairs closer than ``threshold`` (PixPro's T)."""
