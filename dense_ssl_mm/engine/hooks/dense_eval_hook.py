@@ -5,6 +5,7 @@ import time
 from typing import List, Optional
 
 import numpy as np
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -28,6 +29,8 @@ class DenseEvalHook(Hook):
     to the visualizer's backends (``vis_data/scalars.json``; TensorBoard when configured);
     the PCA picture as an image. Its share of the training time is logged as
     ``dense_eval/cost``.
+
+    In a distributed run only the main process evaluates.
 
     Args:
         interval: Iterations between evaluations.
@@ -64,12 +67,16 @@ class DenseEvalHook(Hook):
         return [dataset.get_data_info(int(i))['img_path'] for i in picks.round()]
 
     def before_train(self, runner) -> None:
+        if not is_main_process():  # one process evaluates (eval-mode forward: no collectives)
+            return
         self.images = load_images(self._paths(runner), max_side=2 * self.view_size)
         self.out_dir = osp.join(runner.work_dir, 'dense_eval')
         self._start = time.perf_counter()
         self._evaluate(runner, runner.iter)
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if not is_main_process():
+            return
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
             self._evaluate(runner, runner.iter + 1)
 
@@ -105,6 +112,8 @@ class DenseEvalHook(Hook):
             f"{100 * cost:.1f} % of the run")
 
     def after_train(self, runner) -> None:
+        if not is_main_process():
+            return
         from .curves import plot_curves
         loss = runner.message_hub.log_scalars.get('train/loss')
         losses = loss.data[0].tolist() if loss is not None else []
