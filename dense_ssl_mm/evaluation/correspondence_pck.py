@@ -5,7 +5,7 @@ among view 2's cells is compared with the true location of that image point in v
 the crop/flip geometry, through ``models/utils/correspondence.py``). Errors are measured in
 view-2 cells; PCK@k is the share of matches within k cells.
 """
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -39,13 +39,34 @@ def nearest_cells(feat1: Tensor, feat2: Tensor, chunk: int = 4096) -> Tensor:
                       for s in range(0, q.shape[1], chunk)], 1)
 
 
-def match_errors(feat1: Tensor, feat2: Tensor, boxes: Tensor, flips: Tensor
-                 ) -> Tuple[Tensor, Tensor, Tensor]:
+def chance_within(truth: Tensor, size: Tuple[int, int], radius: int) -> Tensor:
+    """Share of the cells of an ``H x W`` map whose centre lies within ``radius`` cells of
+    each point of ``truth`` ``(..., 2)`` (col, row): the PCK of a uniformly random match.
+
+    Counted row by row (``2 * radius + 1`` rows can be in reach), so memory is
+    ``O(points * radius)``, not ``O(points * H * W)``.
+    """
+    height, width = size
+    col, row = truth[..., 0:1], truth[..., 1:2]
+    rows = torch.round(row) + torch.arange(-radius - 1, radius + 2, device=truth.device,
+                                           dtype=truth.dtype)  # candidate rows, [..., R]
+    half = (radius ** 2 - (rows - row) ** 2).clamp(min=0).sqrt()  # half chord per row
+    reach = (radius ** 2 - (rows - row) ** 2) >= 0
+    lo = torch.ceil(col - half).clamp(min=0)
+    hi = torch.floor(col + half).clamp(max=width - 1)
+    inside = reach & (rows >= 0) & (rows <= height - 1)
+    count = ((hi - lo + 1).clamp(min=0) * inside).sum(-1)
+    return count / (height * width)
+
+
+def match_errors(feat1: Tensor, feat2: Tensor, boxes: Tensor, flips: Tensor,
+                 index: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
     """Per-cell matching error of view 1 -> view 2.
 
     Args:
         feat1, feat2: ``(N, C, H, W)`` features of the two views.
         boxes: ``(2, N, 4)``; flips: ``(2, N)``.
+        index: :func:`nearest_cells` of the two maps, if already computed.
 
     Returns:
         ``error`` ``(N, HW1)`` distance in view-2 cells between the matched cell and the true
@@ -54,14 +75,12 @@ def match_errors(feat1: Tensor, feat2: Tensor, boxes: Tensor, flips: Tensor
     """
     size1, size2 = tuple(feat1.shape[-2:]), tuple(feat2.shape[-2:])
     truth, visible = true_locations(boxes[0], flips[0], size1, boxes[1], flips[1], size2)
-    index = nearest_cells(feat1, feat2)
+    if index is None:
+        index = nearest_cells(feat1, feat2)
     width = size2[1]
     matched = torch.stack((index % width, index // width), -1).to(truth.dtype)
     error = (matched - truth).norm(dim=-1)
-    grid = cell_centers(torch.tensor([[0., 0., width, size2[0]]], device=truth.device),
-                        torch.zeros(1, dtype=torch.bool, device=truth.device), size2) - 0.5
-    dist = torch.cdist(truth, grid.expand(truth.shape[0], -1, -1))  # [N, HW1, HW2]
-    chance = torch.stack([(dist <= k).float().mean(-1) for k in (1, 2)], -1)
+    chance = torch.stack([chance_within(truth, size2, k) for k in (1, 2)], -1)
     return error, visible, chance
 
 

@@ -64,15 +64,15 @@ def evaluate_correspondence(model: nn.Module, images: Sequence[Tensor], level: s
         n = views.shape[1]
         feats = extract_features(model, normalize(views.flatten(0, 1).to(device)), level)
         feats = feats.float().unflatten(0, (2, n))
+        index = nearest_cells(feats[0], feats[1])
         error, visible, chance = match_errors(feats[0], feats[1], boxes.to(device),
-                                              flips.to(device))
+                                              flips.to(device), index)
         errors.append(error.cpu())
         visibles.append(visible.cpu())
         chances.append(chance.cpu())
         if first is None:
             first = dict(views=views, feats=feats.cpu(), error=error.cpu(),
-                         visible=visible.cpu(),
-                         index=nearest_cells(feats[0], feats[1]).cpu())
+                         visible=visible.cpu(), index=index.cpu())
     return summarize(torch.cat(errors), torch.cat(visibles), torch.cat(chances)), first
 
 

@@ -144,3 +144,17 @@ def test_mean_iou_worked_by_hand():
     assert scores['miou'] == pytest.approx((0.5 + 2 / 3) / 2)
     assert scores['acc'] == pytest.approx(3 / 4)
     assert not math.isnan(mean_iou(pred, labels, 5)['miou'])
+
+
+def test_chance_counted_by_rows_equals_a_brute_force_count():
+    from dense_ssl_mm.evaluation.correspondence_pck import chance_within
+    gen = torch.Generator().manual_seed(0)
+    for size in [(7, 7), (14, 9), (56, 56)]:
+        # points inside and just outside the map
+        span = torch.tensor([size[1] + 4., size[0] + 4.])
+        truth = torch.rand(3, 200, 2, generator=gen) * span - 2
+        grid = cell_centers(torch.tensor([[0., 0., size[1], size[0]]]),
+                            torch.zeros(1, dtype=torch.bool), size) - 0.5  # centres (j, i)
+        dist = torch.cdist(truth, grid.expand(3, -1, -1))
+        for k in (1, 2):
+            assert torch.equal(chance_within(truth, size, k), (dist <= k).float().mean(-1))
