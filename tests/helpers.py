@@ -17,7 +17,8 @@ def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
         backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(3, ),
                       norm_eval=False, zero_init_residual=False),
         neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32),
-        head=dict(type='DenseContrastHead', loss_type=algorithm.lower()))
+        head=dict(type='DenseContrastHead', loss=dict(
+            type='PixProConsistencyLoss' if algorithm == 'PixPro' else 'PixContrastLoss')))
     if algorithm == 'PixPro':
         cfg['ppm'] = dict(type='PixelPropagationModule', channels=32)
     cfg.update(overrides)
@@ -32,8 +33,9 @@ def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: i
                       norm_eval=False),
         neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
                   out_channels=out_channels),
-        head=dict(type='DenseContrastHead', loss_type='vader', temperature=0.07,
-                  num_samples=num_samples),
+        head=dict(type='DenseContrastHead',
+                  matcher=dict(type='MatchedPixelPairs', num_samples=num_samples),
+                  loss=dict(type='QueueInfoNCELoss', temperature=0.07, name='vader')),
         queue_size=queue_size)
 
 

@@ -111,13 +111,34 @@ def test_pack_and_preprocess():
     pre = PairedViewDataPreprocessor(mean=[1., 2., 3.], std=[2., 4., 8.], bgr_to_rgb=True)
     out = pre(dict(inputs=[s['inputs'] for s in samples],
                    data_samples=[s['data_samples'] for s in samples]))
-    views, boxes, flips = out['inputs']['views'], out['inputs']['boxes'], out['inputs']['flips']
+    views, boxes, flips = out['inputs'], out['data_samples'].boxes, out['data_samples'].flips
     assert views.shape == (2, 3, 3, 8, 8) and boxes.shape == (2, 3, 4) and flips.shape == (2, 3)
     raw = samples[1]['inputs'][0].float()  # view 1 of image 1, BGR
     expected = (raw.flip(0) - torch.tensor([1., 2., 3.])[:, None, None]) / torch.tensor(
         [2., 4., 8.])[:, None, None]
     assert torch.allclose(views[0, 1], expected)
-    assert torch.equal(boxes[1, 2], samples[2]['data_samples'].view_boxes[1])
+    assert torch.equal(boxes[1, 2], samples[2]['data_samples'].boxes[1])
+    # every view_<name> key travels to the batch without code for it in between
+    fallbacks = out['data_samples'].fallbacks
+    assert fallbacks.shape == (2, 3) and fallbacks.dtype == torch.bool
+
+
+def test_a_new_per_view_datum_reaches_the_model_untouched():
+    np.random.seed(6)
+    t = PairedViewTransform([crop_only(size=8), crop_only(size=8)])
+    samples = []
+    for i in range(2):
+        results = t(dict(img=ramp_image(), img_path=f'{i}.jpg'))
+        results['view_masks'] = np.full((2, 8, 8), i, np.uint8)  # what a DetCon transform adds
+        samples.append(PackPairedViews()(results))
+    out = PairedViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
+                                            data_samples=[s['data_samples'] for s in samples]))
+    masks = out['data_samples'].masks
+    assert masks.shape == (2, 2, 8, 8) and masks[:, 1].eq(1).all() and masks[:, 0].eq(0).all()
+    bad = t(dict(img=ramp_image(), img_path='x.jpg'))
+    bad['view_depth'] = np.zeros((3, 8, 8))
+    with pytest.raises(ValueError, match=r'view_depth must hold one entry per view .*\(3, 8, 8\)'):
+        PackPairedViews()(bad)
 
 
 def test_preprocessor_passes_original_image_sizes_for_the_reference_distance():
@@ -128,5 +149,6 @@ def test_preprocessor_passes_original_image_sizes_for_the_reference_distance():
                for i, s in enumerate(shapes)]
     out = PairedViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
                                             data_samples=[s['data_samples'] for s in samples]))
-    assert out['inputs']['image_sizes'].tolist() == [[120., 160.], [90., 200.]]
-    assert (out['inputs']['boxes'][..., 2] <= out['inputs']['image_sizes'][None, :, 1]).all()
+    geometry = out['data_samples']
+    assert geometry.image_sizes.tolist() == [[120., 160.], [90., 200.]]
+    assert (geometry.boxes[..., 2] <= geometry.image_sizes[None, :, 1]).all()

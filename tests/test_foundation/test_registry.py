@@ -31,8 +31,10 @@ def test_default_scope_and_prefixes():
     assert DefaultScope.get_current_instance().scope_name == 'dense_ssl_mm'
     init_default_scope('dense_ssl_mm')
     # Our module by plain name from mmengine's root registry, through the default scope.
-    head = MMENGINE_MODELS.build(dict(type='DenseContrastHead', loss_type='pixcontrast'))
-    assert type(head).__name__ == 'DenseContrastHead' and head.loss_type == 'pixcontrast'
+    head = MMENGINE_MODELS.build(dict(type='DenseContrastHead',
+                                      loss=dict(type='PixContrastLoss')))
+    assert type(head).__name__ == 'DenseContrastHead' and head.loss_name == 'loss_pixcontrast'
+    assert type(head.matcher).__name__ == 'GeometricPositives'  # from TASK_UTILS
     # mmdet's and mmseg's modules by scope prefix.
     resnet = registry.MODELS.build(dict(type='mmdet.ResNet', depth=18, out_indices=(3, )))
     assert type(resnet).__module__.startswith('mmdet.')

@@ -2,9 +2,10 @@
 import pytest
 import torch
 
-from dense_ssl_mm.models.heads import pixpro_consistency_loss
+from dense_ssl_mm.models.losses import pixpro_consistency_loss
 from dense_ssl_mm.models.utils import (bin_diagonal, cell_centers, normalized_center_distance,
                                        positive_mask, project_points)
+from dense_ssl_mm.structures import PairedViewData
 
 F_ = torch.tensor([False])
 T_ = torch.tensor([True])
@@ -142,15 +143,16 @@ def test_reference_distance_reproduces_the_official_mask(image):
     xy = torch.rand(2, n, 2, generator=gen) * (torch.tensor([w_img, h_img]) - wh)
     boxes = torch.cat([xy, xy + wh], -1).round().double()  # integer pixels, as the crops
     flips = torch.rand(2, n, generator=gen) > 0.5
-    head = MODELS.build(dict(type='DenseContrastHead', distance='reference'))
+    head = MODELS.build(dict(type='DenseContrastHead',
+                             matcher=dict(type='GeometricPositives', distance='reference')))
     feats = [torch.zeros(n, 1, 7, 7)] * 2
-    ours, _ = head.positive_masks(feats, feats, boxes, flips, sizes)
+    geometry = PairedViewData.from_tensors(boxes, flips, sizes)
+    ours = head.match(feats, feats, geometry)[0].mask
     official = official_positive_mask(official_coords(boxes[0], flips[0], sizes),
                                       official_coords(boxes[1], flips[1], sizes), (7, 7))
     assert int((ours != official).sum()) == 0 and int(official.sum()) > 0
-    pixel, _ = MODELS.build(dict(type='DenseContrastHead')).positive_masks(feats, feats, boxes,
-                                                                           flips)
+    pixel = MODELS.build(dict(type='DenseContrastHead')).match(feats, feats, geometry)[0].mask
     differing = float((pixel != official).any(-1).float().mean())  # cells whose positives change
     assert (differing > 0.05) == (max(image) / min(image) > 1.3)
     with pytest.raises(ValueError, match="distance='reference'\\) needs the original image"):
-        head.positive_masks(feats, feats, boxes, flips)
+        head.match(feats, feats, PairedViewData.from_tensors(boxes, flips))

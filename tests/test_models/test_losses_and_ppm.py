@@ -4,10 +4,11 @@ import math
 import pytest
 import torch
 
-from dense_ssl_mm.models.heads import (DenseContrastHead, pixcontrast_loss,
-                                       pixpro_consistency_loss)
+from dense_ssl_mm.models.heads import DenseContrastHead
+from dense_ssl_mm.models.losses import pixcontrast_loss, pixpro_consistency_loss
 from dense_ssl_mm.models.necks import PixelPropagationModule
 from dense_ssl_mm.models.utils import normalized_center_distance
+from dense_ssl_mm.structures import PairedViewData
 
 
 def cos(a, b):
@@ -117,8 +118,11 @@ def test_head_sums_both_directions(loss_type):
     boxes, flips = random_geometry(3, gen)
     online = [torch.randn(3, 5, 3, 3, generator=gen, dtype=torch.float64) for _ in range(2)]
     target = [torch.randn(3, 5, 3, 3, generator=gen, dtype=torch.float64) for _ in range(2)]
-    head = DenseContrastHead(loss_type=loss_type, temperature=0.3)
-    out = head.loss(online, target, boxes, flips)[f'loss_{loss_type}']
+    loss = dict(type='PixProConsistencyLoss') if loss_type == 'pixpro' else dict(
+        type='PixContrastLoss', temperature=0.3)
+    head = DenseContrastHead(loss=loss)
+    out = head.loss(online, target, PairedViewData.from_tensors(boxes, flips))[
+        f'loss_{loss_type}']
     m12 = masks_by_loop(boxes, flips, (3, 3), 0.7)
     m21 = masks_by_loop(boxes.flip(0), flips.flip(0), (3, 3), 0.7)
     if loss_type == 'pixpro':
@@ -145,7 +149,9 @@ def test_pixpro_loss_floor_is_minus_two_per_direction():
 
 
 def test_head_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="loss_type must be one of.*'pixpro'.*got 'moco'"):
-        DenseContrastHead(loss_type='moco')
+    with pytest.raises(KeyError, match='MoCoLoss is not in the .*model registry'):
+        DenseContrastHead(loss=dict(type='MoCoLoss'))
     with pytest.raises(ValueError, match='temperature must be > 0, got 0'):
-        DenseContrastHead(loss_type='pixcontrast', temperature=0)
+        DenseContrastHead(loss=dict(type='PixContrastLoss', temperature=0))
+    with pytest.raises(ValueError, match="loss_name must contain 'loss'.*got 'pix'"):
+        DenseContrastHead(loss_name='pix')

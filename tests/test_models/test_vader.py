@@ -3,7 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dense_ssl_mm.models.heads import DenseContrastHead, vader_nce_loss
+from dense_ssl_mm.models.heads import DenseContrastHead
+from dense_ssl_mm.models.losses import queue_infonce_loss as vader_nce_loss
+from dense_ssl_mm.structures import PairedViewData
 from dense_ssl_mm.models.utils import FeatureQueue, cell_centers, sample_matched_pairs
 from dense_ssl_mm.registry import MODELS
 from ..helpers import fixed_batch, tiny_vader_cfg
@@ -104,8 +106,8 @@ def test_dense_output_is_unit_128_at_stride_4_and_target_frozen():
     assert all(not p.requires_grad for n, p in model.named_parameters()
                if n.startswith('target_'))
     assert 'queue.queue' in model.state_dict() and 'queue.ptr' in model.state_dict()
-    with pytest.raises(ValueError, match="needs DenseContrastHead\\(loss_type='vader'\\), "
-                       "got 'pixpro'"):
+    with pytest.raises(ValueError, match='VADeR needs a DenseContrastHead with '
+                       'QueueInfoNCELoss .*got PixProConsistencyLoss'):
         MODELS.build(dict(type='VADeR', backbone=dict(type='mmdet.ResNet', depth=18),
                           neck=dict(type='DenseFPNNeck'), head=dict(type='DenseContrastHead')))
 
@@ -131,11 +133,13 @@ def test_loss_falls_and_queue_fills():
 
 
 def test_head_vader_needs_queue():
-    head = DenseContrastHead(loss_type='vader')
+    head = DenseContrastHead(matcher=dict(type='MatchedPixelPairs'),
+                             loss=dict(type='QueueInfoNCELoss'))
     x = [torch.randn(1, 4, 4, 4)] * 2
     boxes = torch.tensor([[[0., 0., 8., 8.]], [[0., 0., 8., 8.]]])
-    with pytest.raises(ValueError, match="'vader' needs the queue"):
-        head.loss(x, x, boxes, torch.zeros(2, 1, dtype=torch.bool))
+    geometry = PairedViewData.from_tensors(boxes, torch.zeros(2, 1, dtype=torch.bool))
+    with pytest.raises(ValueError, match='QueueInfoNCELoss needs the queue of negatives'):
+        head.loss(x, x, geometry)
 
 
 def test_fpn_export_loads_into_mmdet_fpn(tmp_path):

@@ -8,14 +8,20 @@ from ..helpers import tiny_model_cfg
 
 
 @pytest.mark.parametrize('registry,cfg,error,message', [
-    (MODELS, dict(type='DenseContrastHead', pos_threshold='high'), TypeError,
-     r"DenseContrastHead: pos_threshold must be a number and be > 0, got 'high' \(str\)"),
-    (MODELS, dict(type='DenseContrastHead', pos_threshold=0), ValueError,
-     r'DenseContrastHead: pos_threshold must be > 0, got 0'),
-    (MODELS, dict(type='DenseContrastHead', num_samples=2.5), TypeError,
-     r'DenseContrastHead: num_samples must be an integer and be >= 1, got 2.5'),
-    (MODELS, dict(type='DenseContrastHead', temperature=float('nan')), ValueError,
-     r'DenseContrastHead: temperature must be > 0, got nan'),
+    (MODELS, dict(type='DenseContrastHead', matcher=dict(type='GeometricPositives',
+                                                          pos_threshold='high')), TypeError,
+     r"GeometricPositives: pos_threshold must be a number and be > 0, got 'high' \(str\)"),
+    (MODELS, dict(type='DenseContrastHead', matcher=dict(type='GeometricPositives',
+                                                          pos_threshold=0)), ValueError,
+     r'GeometricPositives: pos_threshold must be > 0, got 0'),
+    (MODELS, dict(type='DenseContrastHead', matcher=dict(type='MatchedPixelPairs',
+                                                          num_samples=2.5)), TypeError,
+     r'MatchedPixelPairs: num_samples must be an integer and be >= 1, got 2.5'),
+    (MODELS, dict(type='DenseContrastHead', loss=dict(type='PixContrastLoss',
+                                                       temperature=float('nan'))), ValueError,
+     r'PixContrastLoss: temperature must be > 0, got nan'),
+    (MODELS, dict(type='DenseContrastHead', loss_weight=-0.5), ValueError,
+     r'DenseContrastHead: loss_weight must be >= 0, got -0.5'),
     (MODELS, dict(type='PixelPropagationModule', gamma='2'), TypeError,
      r"PixelPropagationModule: gamma must be a number and be >= 0, got '2'"),
     (MODELS, dict(type='ConvMLPNeck', hid_channels=0), ValueError,
@@ -63,4 +69,4 @@ def test_good_values_pass_through_unchanged():
     assert check_number('X', 'b', 0.5, 0, 1) == 0.5
     assert check_range('X', 'r', [0.1, 0.2], 0, 1) == (0.1, 0.2)
     model = MODELS.build(tiny_model_cfg())
-    assert model.head.pos_threshold == 0.7 and model.head.num_samples == 32
+    assert model.head.matcher.pos_threshold == 0.7 and model.head.loss_weight == 1.0

@@ -1,18 +1,10 @@
-# MoCo v2 augmentation (both views alike), 224 px, with the second crop drawn to share at least
-# 32 px of area with the first (VADeR: views must overlap; up to 10 tries, then the first
-# view's box).
-# ITU-R 601 luma (PIL's grayscale) in the pipeline's BGR channel order.
-LUMA_BGR = (0.114, 0.587, 0.299)
-view_pipeline = [
-    dict(type='RandomResizedCropWithBox', size=224, scale=(0.2, 1.0), max_attempts=10),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=LUMA_BGR),
-    dict(type='GaussianBlur', sigma_range=(0.1, 2.0), prob=0.5),
-]
+# MoCo v2 augmentation (mocov2_views.py), with the second crop drawn to share at least 32 px
+# of area with the first (VADeR: views must overlap; up to 10 tries, then the first view's box).
+_base_ = ['./mocov2_views.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='PairedViewTransform', view_pipelines=[view_pipeline, view_pipeline],
+    dict(type='PairedViewTransform',
+         view_pipelines=[{{_base_.view_pipeline}}, {{_base_.view_pipeline}}],
          min_overlap_area=32),
     dict(type='PackPairedViews'),
 ]

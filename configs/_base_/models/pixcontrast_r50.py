@@ -6,6 +6,7 @@ model = dict(
     data_preprocessor={{_base_.model.data_preprocessor}},
     backbone={{_base_.model.backbone}},
     neck={{_base_.model.neck}},
-    head=dict(type='DenseContrastHead', loss_type='pixcontrast', pos_threshold=0.7,
-              temperature=0.3),
+    head=dict(type='DenseContrastHead',
+              matcher=dict(type='GeometricPositives', pos_threshold=0.7),
+              loss=dict(type='PixContrastLoss', temperature=0.3)),
 )

@@ -21,5 +21,7 @@ model = dict(
         num_layers=2, norm_cfg=dict(type='BN')),
     ppm=dict(type='PixelPropagationModule', channels=256, gamma=2.0, clamp_value=0.0,
              num_transform_layers=1),
-    head=dict(type='DenseContrastHead', loss_type='pixpro', pos_threshold=0.7),
+    head=dict(type='DenseContrastHead',
+              matcher=dict(type='GeometricPositives', pos_threshold=0.7),
+              loss=dict(type='PixProConsistencyLoss')),
 )

@@ -20,6 +20,8 @@ model = dict(
         zero_init_residual=False),
     neck=dict(type='DenseFPNNeck', in_channels=(256, 512, 1024, 2048), fpn_channels=256,
               out_channels=128, norm_cfg=dict(type='BN')),
-    head=dict(type='DenseContrastHead', loss_type='vader', temperature=0.07, num_samples=32),
+    head=dict(type='DenseContrastHead',
+              matcher=dict(type='MatchedPixelPairs', num_samples=32),
+              loss=dict(type='QueueInfoNCELoss', temperature=0.07, name='vader')),
     queue_size=65536,
 )

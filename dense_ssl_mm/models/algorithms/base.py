@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.structures import PairedViewData
 
 
 class MomentumAlgorithm(BaseModel):
@@ -42,9 +43,10 @@ class MomentumAlgorithm(BaseModel):
         self.register_buffer('momentum_steps', torch.zeros((), dtype=torch.long))
         self._ema_params: Optional[Tuple[List[Tensor], List[Tensor]]] = None
 
-    def build_targets(self) -> None:
-        """Create ``target_<name>`` copies of :attr:`momentum_modules` (call at end of init)."""
-        for name in self.momentum_modules:
+    def build_targets(self, names: Optional[Tuple[str, ...]] = None) -> None:
+        """Create ``target_<name>`` copies of ``names`` (default: :attr:`momentum_modules`;
+        call at the end of init)."""
+        for name in names or self.momentum_modules:
             target = copy.deepcopy(getattr(self, name))
             target.requires_grad_(False)
             setattr(self, f'target_{name}', target)
@@ -103,17 +105,32 @@ class MomentumAlgorithm(BaseModel):
         """
         return self.neck(self.backbone(images))
 
-    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
+        """Losses of a batch of paired views.
+
+        Args:
+            inputs: ``(2, N, 3, H, W)`` normalised views.
+            data_samples: Batched :class:`PairedViewData` (the views' geometry).
+        """
         raise NotImplementedError
 
-    def forward(self, inputs: Union[Tensor, Dict[str, Tensor]], data_samples=None,
-                mode: str = 'tensor'):
+    def forward(self, inputs: Union[Tensor, Dict[str, Tensor]],
+                data_samples: Optional[PairedViewData] = None, mode: str = 'tensor'):
         """``mode='loss'``: dict of losses from paired views; ``mode='tensor'``: backbone
-        features of ``(N, 3, H, W)`` images (or of the first view of paired inputs)."""
+        features of ``(N, 3, H, W)`` images (or of the first view of paired views).
+
+        Besides the preprocessor's ``(views, PairedViewData)``, ``inputs`` may be a dict of
+        tensors ``views``, ``boxes``, ``flips`` [, ``image_sizes``] (handy in notebooks).
+        """
+        if isinstance(inputs, dict):
+            fields = {k: v for k, v in inputs.items() if k != 'views'}
+            inputs, data_samples = inputs['views'], PairedViewData.from_tensors(**fields)
         if mode == 'loss':
+            if not isinstance(data_samples, PairedViewData):
+                raise TypeError(f'{type(self).__name__}.loss needs the views\' geometry as a '
+                                f'batched PairedViewData, got {type(data_samples).__name__}')
             return self.loss(inputs, data_samples)
         if mode == 'tensor':
-            images = inputs['views'][0] if isinstance(inputs, dict) else inputs
-            return self.extract_feat(images)
+            return self.extract_feat(inputs[0] if inputs.dim() == 5 else inputs)
         raise RuntimeError(f"{type(self).__name__} supports mode 'loss' and 'tensor', "
                            f'got {mode!r}')

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.structures import PairedViewData
 from .base import MomentumAlgorithm
 
 
@@ -15,7 +16,8 @@ class PixContrast(MomentumAlgorithm):
     Args:
         backbone: Backbone config.
         neck: Dense projector config.
-        head: :class:`DenseContrastHead` config (``loss_type='pixcontrast'``).
+        head: :class:`DenseContrastHead` config (``GeometricPositives`` +
+            ``PixContrastLoss``).
     """
 
     def __init__(self, backbone: dict, neck: dict, head: dict,
@@ -25,10 +27,9 @@ class PixContrast(MomentumAlgorithm):
         self.head = MODELS.build(head)
         self.build_targets()
 
-    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
-        """``inputs``: ``views`` ``(2, N, 3, H, W)``, ``boxes`` ``(2, N, 4)``, ``flips`` ``(2, N)``."""
-        online = [self.neck(self.backbone(v)) for v in inputs['views']]  # 2 x [N, 256, h, w]
+    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
+        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
+        online = [self.neck(self.backbone(v)) for v in inputs]  # 2 x [N, 256, h, w]
         with torch.no_grad():
-            target = [self.target_neck(self.target_backbone(v)) for v in inputs['views']]
-        return self.head.loss(online, target, inputs['boxes'], inputs['flips'],
-                              image_sizes=inputs.get('image_sizes'))
+            target = [self.target_neck(self.target_backbone(v)) for v in inputs]
+        return self.head.loss(online, target, data_samples)

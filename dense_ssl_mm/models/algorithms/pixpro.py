@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.structures import PairedViewData
 from .base import MomentumAlgorithm
 
 
@@ -20,7 +21,8 @@ class PixPro(MomentumAlgorithm):
         backbone: Backbone config.
         neck: Dense projector config.
         ppm: :class:`PixelPropagationModule` config.
-        head: :class:`DenseContrastHead` config (``loss_type='pixpro'``).
+        head: :class:`DenseContrastHead` config (``GeometricPositives`` +
+            ``PixProConsistencyLoss``).
         instance_neck: Instance projector config, or None for no instance branch.
         instance_predictor: Instance predictor config.
         instance_head: :class:`InstanceConsistencyHead` config.
@@ -47,15 +49,14 @@ class PixPro(MomentumAlgorithm):
             self.momentum_modules = ('backbone', 'neck', 'instance_neck')
         self.build_targets()
 
-    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
-        """``inputs``: ``views`` ``(2, N, 3, H, W)``, ``boxes`` ``(2, N, 4)``, ``flips`` ``(2, N)``."""
-        feats = [self.backbone(v)[-1] for v in inputs['views']]  # 2 x [N, C5, h, w]
+    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
+        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
+        feats = [self.backbone(v)[-1] for v in inputs]  # 2 x [N, C5, h, w]
         online = [self.ppm(self.neck(f)) for f in feats]  # 2 x [N, 256, h, w]
         with torch.no_grad():
-            target_feats = [self.target_backbone(v)[-1] for v in inputs['views']]
+            target_feats = [self.target_backbone(v)[-1] for v in inputs]
             target = [self.target_neck(f) for f in target_feats]
-        losses = self.head.loss(online, target, inputs['boxes'], inputs['flips'],
-                                image_sizes=inputs.get('image_sizes'))
+        losses = self.head.loss(online, target, data_samples)
         if self.with_instance:
             pred = [self.instance_predictor(self.instance_neck(f)).mean((2, 3)) for f in feats]
             with torch.no_grad():

@@ -2,11 +2,15 @@
 from typing import Dict, List, Optional, Union
 
 import torch
+import torch.nn.functional as F
 from mmengine.dist import get_rank
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.structures import PairedViewData
 from dense_ssl_mm.utils.validation import check_number
+from ..losses import QueueInfoNCELoss
+from ..matchers import gather_keys
 from ..utils import FeatureQueue
 from .base import MomentumAlgorithm
 
@@ -18,13 +22,13 @@ class VADeR(MomentumAlgorithm):
     a positive pair; negatives are g-features of other images kept in a queue.
 
     Per step and direction, P pixels per image are drawn among those visible in both views
-    (``DenseContrastHead(loss_type='vader')``); after the loss, the g-features of all sampled
-    pairs (gathered over ranks) are enqueued.
+    (``DenseContrastHead`` with ``MatchedPixelPairs`` and ``QueueInfoNCELoss``); after the
+    loss, the g-features of all sampled pairs (gathered over ranks) are enqueued.
 
     Args:
         backbone: Backbone config with all four stages out (``out_indices=(0, 1, 2, 3)``).
         neck: :class:`DenseFPNNeck` config.
-        head: :class:`DenseContrastHead` config with ``loss_type='vader'``.
+        head: :class:`DenseContrastHead` config with a point-pair matcher and a queue loss.
         queue_size: Number of negatives kept (MoCo's 65536 by default; not published).
         sampling_seed: Seed of the pair sampling. The pixels drawn at a step depend only on
             (seed, step, rank) through a buffer-held step counter, not on the global RNG, so a
@@ -38,9 +42,9 @@ class VADeR(MomentumAlgorithm):
         check_number('VADeR', 'queue_size', queue_size, 1, integer=True)
         check_number('VADeR', 'sampling_seed', sampling_seed, 0, integer=True)
         self.head = MODELS.build(head)
-        if self.head.loss_type != 'vader':
-            raise ValueError(f"VADeR needs DenseContrastHead(loss_type='vader'), got "
-                             f'{self.head.loss_type!r}')
+        if not isinstance(self.head.loss_module, QueueInfoNCELoss):
+            raise ValueError(f'VADeR needs a DenseContrastHead with QueueInfoNCELoss (its '
+                             f'negatives are a queue), got {type(self.head.loss_module).__name__}')
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
         self.sampling_seed = sampling_seed
         self.register_buffer('sampling_steps', torch.zeros((), dtype=torch.long))
@@ -70,15 +74,17 @@ class VADeR(MomentumAlgorithm):
         generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
         return generator
 
-    def loss(self, inputs: Dict[str, Tensor], data_samples=None) -> Dict[str, Tensor]:
-        """``inputs``: ``views`` ``(2, N, 3, H, W)``, ``boxes`` ``(2, N, 4)``, ``flips`` ``(2, N)``."""
-        online = [self.extract_dense(v) for v in inputs['views']]  # 2 x [N, 128, H/4, W/4]
+    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
+        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
+        online = [self.extract_dense(v) for v in inputs]  # 2 x [N, 128, H/4, W/4]
         with torch.no_grad():
-            target = [self.target_neck(self.target_backbone(v)) for v in inputs['views']]
-        pairs = self.head.matched_pairs(online, target, inputs['boxes'], inputs['flips'],
-                                        self.pair_generator(inputs['views'].device))
-        losses = self.head.vader_loss(pairs, self.queue.queue)
-        keys = torch.cat([k for _, k, _ in pairs])  # [2 * N * P, 128]
-        valid = torch.cat([v for _, _, v in pairs])
-        self.queue.enqueue(torch.nn.functional.normalize(keys.detach(), dim=1), valid)
+            target = [self.target_neck(self.target_backbone(v)) for v in inputs]
+        matches = self.head.match(online, target, data_samples,
+                                  generator=self.pair_generator(inputs.device))
+        losses = self.head.loss(online, target, data_samples, negatives=self.queue.queue,
+                                matches=matches)
+        keys = torch.cat([gather_keys(target[b], m)  # [2 * N * P, 128]
+                          for (_, b), m in zip(self.head.directions, matches)])
+        valid = torch.cat([m.valid.reshape(-1) for m in matches])
+        self.queue.enqueue(F.normalize(keys, dim=1), valid)
         return losses

@@ -1,20 +1,22 @@
 """Normalise and batch paired views and their geometry."""
-from typing import Optional, Sequence
+from typing import Sequence
 
 import torch
 from mmengine.model import BaseDataPreprocessor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.structures import PairedViewData
 
 
 @MODELS.register_module()
 class PairedViewDataPreprocessor(BaseDataPreprocessor):
     """Turn collated :class:`PackPairedViews` outputs into model inputs.
 
-    Views travel to the device as uint8 and are converted there. Output ``inputs`` is a dict:
-    ``views`` float ``(2, N, 3, H, W)`` (normalised, RGB if ``bgr_to_rgb``), ``boxes``
-    ``(2, N, 4)``, ``flips`` bool ``(2, N)`` and, where the samples carry ``ori_shape``,
-    ``image_sizes`` ``(N, 2)`` (original height, width).
+    Views travel to the device as uint8 and are converted there. Output: ``inputs`` the views,
+    float ``(2, N, 3, H, W)`` (normalised, RGB if ``bgr_to_rgb``); ``data_samples`` one batched
+    :class:`PairedViewData` on the device (``boxes`` ``(2, N, 4)``, ``flips`` bool ``(2, N)``,
+    every other per-view field stacked the same way, and ``image_sizes`` ``(N, 2)``, original
+    height and width, where the samples carry ``ori_shape``).
 
     Args:
         mean: Per-channel mean, in the output channel order (RGB by default).
@@ -34,25 +36,19 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
         self.bgr_to_rgb = bgr_to_rgb
 
     def forward(self, data: dict, training: bool = False) -> dict:
-        inputs = data['inputs']
-        samples: Optional[list] = data.get('data_samples')
+        inputs, samples = data['inputs'], data.get('data_samples')
         views = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
         if views.dim() != 5 or views.shape[1] != 2:
             raise ValueError(f'expected views of shape (N, 2, C, H, W), got {tuple(views.shape)}')
         if views.shape[2] != self.mean.shape[2]:
             raise ValueError(f'views have {views.shape[2]} channels but mean/std have '
                              f'{self.mean.shape[2]}')
+        if samples is None:
+            raise ValueError('PairedViewDataPreprocessor needs data_samples with the geometry')
         views = views.to(self.device, non_blocking=self._non_blocking).float()
         if self.bgr_to_rgb:
             views = views.flip(2)
         views = ((views - self.mean) / self.std).transpose(0, 1).contiguous()  # [2, N, C, H, W]
-        if samples is None:
-            raise ValueError('PairedViewDataPreprocessor needs data_samples with the geometry')
-        boxes = torch.stack([s.view_boxes for s in samples], 1)  # [2, N, 4]
-        flips = torch.stack([s.view_flips for s in samples], 1)  # [2, N]
-        inputs = dict(views=views, boxes=self.cast_data(boxes), flips=self.cast_data(flips))
-        shapes = [s.metainfo.get('ori_shape') for s in samples]
-        if all(shape is not None for shape in shapes):  # original (H, W), for 'reference'
-            inputs['image_sizes'] = self.cast_data(
-                torch.tensor([tuple(shape[:2]) for shape in shapes], dtype=torch.float32))
-        return dict(inputs=inputs, data_samples=samples)
+        geometry = samples if isinstance(samples, PairedViewData) else PairedViewData.stack(
+            samples)
+        return dict(inputs=views, data_samples=self.cast_data(geometry))

@@ -14,21 +14,24 @@ from dense_ssl_mm.utils.validation import check_number
 class ConvMLPNeck(BaseModule):
     """``conv1x1 -> norm -> ReLU`` repeated ``num_layers - 1`` times, then a last ``conv1x1``.
 
-    With the defaults this is PixPro's projector ``2048 -> 4096 -> 256`` applied to every cell.
+    With the defaults this is PixPro's projector ``2048 -> 4096 -> 256`` applied to every cell;
+    with ``norm_cfg=None`` and ``with_avg_pool=True`` it is MoCo v2's (and DenseCL's global)
+    ``2048 -> 2048 -> 128`` MLP on the pooled map, output ``(N, 128, 1, 1)``.
 
     Args:
         in_channels: Input channels (2048 for a ResNet-50 C5).
         hid_channels: Hidden channels.
         out_channels: Output channels.
         num_layers: Number of convolutions (>= 1).
-        norm_cfg: Norm layer of the hidden layers (``SyncBN`` in the GPU configs).
+        norm_cfg: Norm layer of the hidden layers (``SyncBN`` in the GPU configs), or None.
         in_index: Which backbone output to use when given a tuple of maps.
+        with_avg_pool: Average-pool the input to ``1 x 1`` first (a global projector).
     """
 
     def __init__(self, in_channels: int = 2048, hid_channels: int = 4096,
                  out_channels: int = 256, num_layers: int = 2,
-                 norm_cfg: dict = dict(type='BN'), in_index: int = -1,
-                 init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 norm_cfg: Optional[dict] = dict(type='BN'), in_index: int = -1,
+                 with_avg_pool: bool = False, init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         for name, value in dict(in_channels=in_channels, hid_channels=hid_channels,
                                 out_channels=out_channels, num_layers=num_layers).items():
@@ -36,18 +39,22 @@ class ConvMLPNeck(BaseModule):
         layers = []
         channels = in_channels
         for _ in range(num_layers - 1):
-            layers += [nn.Conv2d(channels, hid_channels, 1),
-                       build_norm_layer(norm_cfg, hid_channels)[1],
-                       nn.ReLU(inplace=True)]
+            layers.append(nn.Conv2d(channels, hid_channels, 1))
+            if norm_cfg is not None:
+                layers.append(build_norm_layer(norm_cfg, hid_channels)[1])
+            layers.append(nn.ReLU(inplace=True))
             channels = hid_channels
         layers.append(nn.Conv2d(channels, out_channels, 1))
         self.mlp = nn.Sequential(*layers)
         self.in_index = in_index
+        self.with_avg_pool = with_avg_pool
 
     def forward(self, x: Union[Tensor, Sequence[Tensor]]) -> Tensor:
         """Map ``(N, C_in, H, W)`` (or the ``in_index`` map of a tuple) to ``(N, C_out, H, W)``."""
         if isinstance(x, (tuple, list)):
             x = x[self.in_index]
+        if self.with_avg_pool:
+            x = x.mean((2, 3), keepdim=True)  # [N, C_in, 1, 1]
         return self.mlp(x)
 
 

@@ -1,0 +1,55 @@
+# CPU demo: MoCo v2 with a ResNet-18 on the six bundled photos, 128 px views, a queue of 64
+# keys, 150 iterations, the dense evaluation of C4 every 25 iterations: the global baseline
+# beside the dense methods (tools/compare_methods.py runs them all).
+_base_ = [
+    '../_base_/models/mocov2_r50.py',
+    '../_base_/datasets/mocov2_views.py',
+    '../_base_/default_runtime.py',
+]
+LUMA_BGR = (0.114, 0.587, 0.299)  # ITU-R 601 luma (PIL's grayscale), BGR order
+view_pipeline = [
+    dict(type='RandomResizedCropWithBox', size=128, scale=(0.2, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='ColorJitter', brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, prob=0.8),
+    dict(type='RandomGrayscale', prob=0.2, keep_channels=True, channel_weights=LUMA_BGR),
+    dict(type='GaussianBlur', sigma_range=(0.1, 2.0), prob=0.5),
+]
+model = dict(
+    backbone=dict(depth=18),
+    neck=dict(in_channels=512, hid_channels=512),
+    queue_size=64,  # six photos: a small queue, so negatives are mostly other images
+)
+train_dataloader = dict(
+    batch_size=6,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    collate_fn=dict(type='pseudo_collate'),
+    dataset=dict(
+        type='ImageFolderDataset',
+        data_root='{{fileDirname}}/images',
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='PairedViewTransform', view_pipelines=[view_pipeline, view_pipeline]),
+            dict(type='PackPairedViews'),
+        ]))
+custom_hooks = [
+    dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
+    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4'),
+]
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4))
+max_iters = 150
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=max_iters, eta_min=1e-4, by_epoch=False, begin=0,
+         end=max_iters),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+default_hooks = dict(
+    logger=dict(interval=10),
+    non_finite_guard=dict(interval=10),
+    checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
+log_processor = dict(by_epoch=False)
+env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
+work_dir = 'work_dirs/mocov2_r18_demo'

@@ -1,0 +1,3 @@
+from .paired_view_data import PairedViewData
+
+__all__ = ['PairedViewData']
