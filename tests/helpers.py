@@ -39,6 +39,27 @@ def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: i
         queue_size=queue_size)
 
 
+def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
+    """MoCo v2 or DenseCL on a ResNet-18 with 16 base channels, 128-64-32 projectors."""
+    cfg = dict(type=algorithm, data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+               backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(3, ),
+                             norm_eval=False, zero_init_residual=False),
+               neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,
+                         norm_cfg=None, with_avg_pool=True),
+               head=dict(type='DenseContrastHead', matcher=dict(type='WholeImage'),
+                         loss=dict(type='QueueInfoNCELoss', temperature=0.2), symmetric=False,
+                         loss_name='loss_global' if algorithm == 'DenseCL' else 'loss_moco'),
+               queue_size=queue_size)
+    if algorithm == 'DenseCL':
+        cfg['head']['loss_weight'] = 0.5
+        cfg['dense_neck'] = dict(type='ConvMLPNeck', in_channels=128, hid_channels=64,
+                                 out_channels=32, norm_cfg=None)
+        cfg['dense_head'] = dict(type='DenseContrastHead', matcher=dict(type='FeatureArgmax'),
+                                 loss=dict(type='QueueInfoNCELoss', temperature=0.2),
+                                 symmetric=False, loss_weight=0.5, loss_name='loss_dense')
+    return cfg
+
+
 def build_tiny(algorithm: str = 'PixPro', **overrides):
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_cfg(algorithm, **overrides))

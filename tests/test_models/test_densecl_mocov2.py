@@ -9,29 +9,14 @@ import torch.nn.functional as F
 from dense_ssl_mm.models.matchers import FeatureArgmax, WholeImage
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import PairedViewData
-from ..helpers import fixed_batch
+from ..helpers import fixed_batch, tiny_moco_cfg
 
-BACKBONE = dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(3, ),
-                norm_eval=False, zero_init_residual=False)
+BACKBONE = tiny_moco_cfg()['backbone']
 
 
 def tiny(algorithm='DenseCL', queue_size=16):
-    cfg = dict(type=algorithm, backbone=BACKBONE,
-               neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,
-                         norm_cfg=None, with_avg_pool=True),
-               head=dict(type='DenseContrastHead', matcher=dict(type='WholeImage'),
-                         loss=dict(type='QueueInfoNCELoss', temperature=0.2), symmetric=False,
-                         loss_name='loss_global' if algorithm == 'DenseCL' else 'loss_moco'),
-               queue_size=queue_size)
-    if algorithm == 'DenseCL':
-        cfg['head']['loss_weight'] = 0.5
-        cfg['dense_neck'] = dict(type='ConvMLPNeck', in_channels=128, hid_channels=64,
-                                 out_channels=32, norm_cfg=None)
-        cfg['dense_head'] = dict(type='DenseContrastHead', matcher=dict(type='FeatureArgmax'),
-                                 loss=dict(type='QueueInfoNCELoss', temperature=0.2),
-                                 symmetric=False, loss_weight=0.5, loss_name='loss_dense')
     torch.manual_seed(0)
-    model = MODELS.build(cfg)
+    model = MODELS.build(tiny_moco_cfg(algorithm, queue_size))
     model.init_weights()
     return model.train()
 
