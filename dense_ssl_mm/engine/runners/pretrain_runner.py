@@ -8,6 +8,7 @@ from torch.utils.data import DataLoader
 from dense_ssl_mm.registry import RUNNERS
 from dense_ssl_mm.utils.checkpoint import install_checkpoint_io
 from ..hooks import MomentumEncoderHook
+from ..speed import apply_model_switches, apply_speed_config, speed_settings
 
 
 def check_dataloader_yields(loader: DataLoader, name: str = 'train_dataloader') -> None:
@@ -40,8 +41,17 @@ class PretrainRunner(Runner):
       (mmengine fails later with ``epoch_length must be a positive integer`` or a bare
       ``StopIteration``);
     - a model with a momentum target but no :class:`MomentumEncoderHook` (a derived config
-      that replaced ``custom_hooks``) refuses to train: its target would stay frozen.
+      that replaced ``custom_hooks``) refuses to train: its target would stay frozen;
+    - the config's ``speed`` switches (``engine/speed.py``) are applied.
     """
+
+    @classmethod
+    def from_cfg(cls, cfg) -> 'PretrainRunner':
+        return super().from_cfg(apply_speed_config(cfg))
+
+    def build_model(self, model):
+        model = super().build_model(model)
+        return apply_model_switches(model, **speed_settings(self.cfg))
 
     def __init__(self, *args, **kwargs) -> None:
         install_checkpoint_io()

@@ -105,6 +105,19 @@ class MomentumAlgorithm(BaseModel):
         """
         return self.neck(self.backbone(images))
 
+    @torch.no_grad()
+    def dense_stride(self, size: int = 64) -> int:
+        """Input pixels per cell of :meth:`extract_dense` (32 for a C5 projector, 4 for
+        VADeR's decoder), measured once on a ``size x size`` input (BN in eval mode)."""
+        if getattr(self, '_dense_stride', None) is None:
+            was_training = self.training
+            self.eval()
+            device = next(self.parameters()).device
+            out = self.extract_dense(torch.zeros(1, 3, size, size, device=device))
+            self.train(was_training)
+            self._dense_stride = size // out.shape[-1]
+        return self._dense_stride
+
     def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
         """Losses of a batch of paired views.
 

@@ -39,6 +39,10 @@ class MoCoV2(MomentumAlgorithm):
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
         self.build_targets()
 
+    def extract_dense(self, images: Tensor) -> Tensor:
+        """A global method has no dense head: its dense output is the backbone's C5."""
+        return self.backbone(images)[-1]
+
     def encode_keys(self, images: Tensor) -> Tuple[Tensor, ...]:
         """Target ``(C5, global key)`` of ``(N, 3, H, W)`` images, BN shuffled over ranks."""
         shuffled, undo = batch_shuffle(images)

@@ -22,18 +22,20 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
         mean: Per-channel mean, in the output channel order (RGB by default).
         std: Per-channel std.
         bgr_to_rgb: Swap channels (mmcv loads BGR).
-        non_blocking: Asynchronous host-to-device copies.
+        non_blocking: Asynchronous host-to-device copies (with pinned dataloader memory).
+        channels_last: Views in NHWC memory order (set by ``speed.channels_last``).
     """
 
     def __init__(self, mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375), bgr_to_rgb: bool = True,
-                 non_blocking: bool = False) -> None:
+                 non_blocking: bool = False, channels_last: bool = False) -> None:
         super().__init__(non_blocking=non_blocking)
         if len(mean) != len(std):
             raise ValueError(f'mean has {len(mean)} values but std has {len(std)}')
         self.register_buffer('mean', torch.tensor(mean).view(1, 1, -1, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 1, -1, 1, 1), False)
         self.bgr_to_rgb = bgr_to_rgb
+        self.channels_last = channels_last
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs, samples = data['inputs'], data.get('data_samples')
@@ -48,7 +50,11 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
         views = views.to(self.device, non_blocking=self._non_blocking).float()
         if self.bgr_to_rgb:
             views = views.flip(2)
-        views = ((views - self.mean) / self.std).transpose(0, 1).contiguous()  # [2, N, C, H, W]
+        views = (views - self.mean) / self.std
+        if self.channels_last:  # each view (N, C, H, W) with NHWC strides
+            views = views.permute(1, 0, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
+        else:
+            views = views.transpose(0, 1).contiguous()  # [2, N, C, H, W]
         geometry = samples if isinstance(samples, PairedViewData) else PairedViewData.stack(
             samples)
         return dict(inputs=views, data_samples=self.cast_data(geometry))

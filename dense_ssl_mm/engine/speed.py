@@ -1,0 +1,66 @@
+"""Speed switches of a pretraining run, each one config setting under ``speed``.
+
+=====================  ======================================================================
+``speed.<key>=True``   what it does
+=====================  ======================================================================
+``channels_last``      model weights and the views in NHWC memory order (tensor cores like it)
+``bf16``               mmengine's ``AmpOptimWrapper`` with ``dtype='bfloat16'`` (no loss
+                       scaling); GPU only, as mmengine's wrapper is
+``compile_backbone``   ``torch.compile`` of the online and target backbones' ``forward`` (the
+                       modules and their checkpoint keys stay as they are)
+``pin_memory``         page-locked dataloader batches and non-blocking host-to-device copies
+=====================  ======================================================================
+
+:class:`PretrainRunner` applies them (:func:`apply_speed_config` before it builds anything,
+:func:`apply_model_switches` to the built model); ``tools/benchmark_pretrain.py`` does the same.
+"""
+from typing import Any
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+
+SWITCHES = ('channels_last', 'bf16', 'compile_backbone', 'pin_memory')
+
+
+def speed_settings(cfg: Config) -> dict:
+    """``cfg.speed`` checked: only known keys, each a bool."""
+    speed = dict(cfg.get('speed') or {})
+    for key, value in speed.items():
+        if key not in SWITCHES:
+            raise KeyError(f'speed.{key} is not a speed switch; known: {", ".join(SWITCHES)}')
+        if not isinstance(value, bool):
+            raise TypeError(f'speed.{key} must be True or False, got {value!r}')
+    return speed
+
+
+def apply_speed_config(cfg: Config) -> Config:
+    """Translate ``bf16`` and ``pin_memory`` into the mmengine settings they stand for."""
+    speed = speed_settings(cfg)
+    if speed.get('bf16'):
+        if not torch.cuda.is_available():
+            raise RuntimeError('speed.bf16 uses mmengine\'s AmpOptimWrapper, which needs a GPU; '
+                               'this machine has none (leave speed.bf16 unset on CPU)')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.dtype = 'bfloat16'
+        cfg.optim_wrapper.pop('loss_scale', None)  # bf16 has fp32's range: nothing to scale
+    if 'pin_memory' in speed:
+        cfg.train_dataloader.pin_memory = speed['pin_memory']
+        cfg.model.setdefault('data_preprocessor', {})['non_blocking'] = speed['pin_memory']
+    return cfg
+
+
+def apply_model_switches(model: nn.Module, channels_last: bool = False,
+                         compile_backbone: bool = False, **_: Any) -> nn.Module:
+    """Apply ``channels_last`` and ``compile_backbone`` to a built algorithm, in place."""
+    if channels_last:
+        for name, child in model.named_children():
+            if name != 'data_preprocessor':  # its (1, 1, C, 1, 1) mean/std are not images
+                child.to(memory_format=torch.channels_last)
+        model.data_preprocessor.channels_last = True
+    if compile_backbone:
+        for name in ('backbone', 'target_backbone'):
+            module = getattr(model, name, None)
+            if module is not None:
+                module.forward = torch.compile(module.forward)
+    return model
