@@ -1,0 +1,102 @@
+"""Time the real training step of a config: synthetic batches or a folder of images."""
+import copy
+import resource
+import time
+from typing import Callable, Dict, Iterator, Optional
+
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.optim import build_optim_wrapper
+from mmengine.runner import Runner
+
+from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.structures import PairedViewData
+from .speed import apply_model_switches, apply_speed_config, speed_settings
+
+
+def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
+    """A collated batch as the dataloader gives it: ``n`` uint8 ``(2, 3, size, size)`` view
+    pairs and their :class:`PairedViewData` (random overlapping boxes in a 480 x 640 image)."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs = [torch.randint(0, 256, (2, 3, size, size), generator=gen, dtype=torch.uint8)
+              for _ in range(n)]
+    samples = []
+    for _ in range(n):
+        xy = torch.rand(2, 2, generator=gen) * 200
+        wh = torch.rand(2, 2, generator=gen) * 200 + 200
+        samples.append(PairedViewData(metainfo=dict(ori_shape=(480, 640)),
+                                      boxes=torch.cat([xy, xy + wh], -1),
+                                      flips=torch.rand(2, generator=gen) > 0.5))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def build_for_benchmark(cfg: Config, device: torch.device):
+    """The config's model (speed switches applied, plain BN in one process) and optimizer
+    wrapper, on ``device``."""
+    cfg = apply_speed_config(copy.deepcopy(cfg))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    model = apply_model_switches(model, **speed_settings(cfg)).to(device)
+    model.init_weights()
+    model.train()
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    if optim_cfg.get('type') == 'AmpOptimWrapper' and device.type != 'cuda':
+        optim_cfg.type = 'OptimWrapper'  # mmengine's AMP wrapper is GPU-only
+        for key in ('loss_scale', 'dtype'):
+            optim_cfg.pop(key, None)
+    return model, build_optim_wrapper(model, optim_cfg)
+
+
+def folder_loader(cfg: Config, data_root: str, batch_size: int, num_workers: int):
+    """The config's train dataloader (its pipeline, its collate) over a folder of images."""
+    loader = copy.deepcopy(cfg.train_dataloader)
+    pipeline = loader.dataset.pipeline
+    loader.dataset = dict(type='ImageFolderDataset', data_root=data_root, pipeline=pipeline)
+    loader.update(batch_size=batch_size, num_workers=num_workers, drop_last=True,
+                  persistent_workers=num_workers > 0,
+                  sampler=dict(type='InfiniteSampler', shuffle=True))
+    apply_speed_config(Config(dict(speed=cfg.get('speed') or {}, train_dataloader=loader,
+                                   model=dict())))
+    return Runner.build_dataloader(loader)
+
+
+def peak_memory(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return f'{torch.cuda.max_memory_allocated(device) / 2**30:.2f} GiB (CUDA max allocated)'
+    return f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB (peak RSS)'
+
+
+def time_train_steps(model, optim_wrapper, batches: Iterator[dict], iters: int, warmup: int,
+                     device: torch.device, target_momentum: float = 0.99,
+                     clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
+    """Run ``warmup + iters`` real steps: ``model.train_step`` (data preprocessor, forward,
+    loss, backward, optimizer step) and the momentum update the hook would make.
+
+    Returns:
+        ``step_s`` (mean seconds per step), ``data_wait`` (share of the time spent waiting for
+        the next batch), ``images`` per step and ``loss`` of the last step.
+    """
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+
+    losses: Optional[dict] = None
+    for _ in range(warmup):
+        losses = model.train_step(next(batches), optim_wrapper)
+        model.momentum_update(target_momentum)
+    sync()
+    if device.type == 'cuda':
+        torch.cuda.reset_peak_memory_stats(device)
+    waited, images = 0.0, 0
+    start = clock()
+    for _ in range(iters):
+        before = clock()
+        data = next(batches)
+        waited += clock() - before
+        images = len(data['inputs'])
+        losses = model.train_step(data, optim_wrapper)
+        model.momentum_update(target_momentum)
+    sync()
+    total = clock() - start
+    return dict(step_s=total / iters, data_wait=waited / total, images=images,
+                loss=float(losses['loss']) if losses else float('nan'))
