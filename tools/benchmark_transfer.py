@@ -16,8 +16,6 @@ import glob
 import json
 import os
 import os.path as osp
-import shlex
-import subprocess
 import sys
 
 from mmengine.config import Config
@@ -25,6 +23,7 @@ from mmengine.config import Config
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from dense_ssl_mm.utils.export import export_checkpoint as export  # noqa: E402
+from dense_ssl_mm.utils.launch import run_logged, tool_command  # noqa: E402
 
 # metric key written by the evaluator -> (column, key in paper_results, scale to percent)
 METRICS = {
@@ -53,42 +52,20 @@ def resolve_checkpoint(path: str) -> str:
     return ckpts[-1]
 
 
-def launch(script: str, args: list, launcher: str, gpus: int) -> list:
-    """The command that runs tools/<script> with the requested launcher."""
-    py = [sys.executable, osp.join(ROOT, 'tools', script)]
-    if launcher == 'none':
-        return py + args
-    if launcher == 'pytorch':
-        return ([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={gpus}',
-                 f'--master_port={os.environ.get("PORT", "29500")}'] + py[1:] + args +
-                ['--launcher', 'pytorch'])
-    per_node = min(gpus, 8)
-    return (['srun', f'--ntasks={gpus}', f'--ntasks-per-node={per_node}',
-             f'--gres=gpu:{per_node}', '--kill-on-bad-exit=1'] +
-            shlex.split(os.environ.get('SRUN_ARGS', '')) + py + args + ['--launcher', 'slurm'])
-
-
-def run_logged(cmd: list, log_path: str) -> int:
-    with open(log_path, 'w') as log:
-        log.write('$ ' + ' '.join(shlex.quote(c) for c in cmd) + '\n')
-        log.flush()
-        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=os.getcwd()).returncode
-
-
 def benchmark(config: str, pretrained: str, work_dir: str, args) -> dict:
     name = osp.splitext(osp.basename(config))[0]
     run_dir = osp.join(work_dir, name)
     os.makedirs(run_dir, exist_ok=True)
     options = [f'pretrained={pretrained}'] + (args.cfg_options or [])
     print(f'[{name}] fine-tuning (log: {run_dir}/train.log)', flush=True)
-    train = launch('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
+    train = tool_command('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
                    args.launcher, args.gpus)
     if run_logged(train, osp.join(run_dir, 'train.log')):
         return dict(config=name, status=f'fine-tuning failed, see {run_dir}/train.log')
     ckpt = resolve_checkpoint(run_dir)
     metrics_file = osp.join(run_dir, 'metrics.json')
     print(f'[{name}] evaluating {ckpt} (log: {run_dir}/test.log)', flush=True)
-    test = launch('test.py', [config, ckpt, '--work-dir', run_dir, '--out-metrics',
+    test = tool_command('test.py', [config, ckpt, '--work-dir', run_dir, '--out-metrics',
                               metrics_file, '--cfg-options', *options],
                   args.launcher, args.gpus)
     if run_logged(test, osp.join(run_dir, 'test.log')) or not osp.isfile(metrics_file):

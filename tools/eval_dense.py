@@ -43,10 +43,9 @@ def main(argv=None) -> None:
         if path and not osp.isfile(path):
             parser.error(f'{what} {path!r} does not exist')
     install_checkpoint_io()
-    required = ('backbone', 'neck') if args.level == 'dense' else ('backbone', )
     try:
         model = build_eval_model(Config.fromfile(args.config), args.checkpoint, args.seed,
-                                 required)
+                                 level=args.level)
         metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
                              args.num_images, args.view_size, args.seed, args.seg_root,
                              args.seg_config, args.seg_size, args.batch_size,

@@ -15,15 +15,17 @@ _STAGE = {'C2': 0, 'C3': 1, 'C4': 2, 'C5': 3}
 
 
 def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 0,
-                     required: Sequence[str] = ('backbone', )) -> nn.Module:
+                     required: Optional[Sequence[str]] = ('backbone', ),
+                     level: Optional[str] = None) -> nn.Module:
     """The config's model in eval mode.
 
     ``checkpoint`` may be a pretraining (Runner) checkpoint, an exported backbone or a
     torchvision-format ResNet state dict (``fc.*`` ignored; a supervised baseline); None keeps
     the config's random initialisation (seeded), the baseline a pretraining run must beat.
-    The modules in ``required`` (``('backbone', 'neck')`` for the ``dense`` level) must be in
-    the checkpoint with fitting shapes, else an error names what does not fit; other tensors
-    are loaded where their shapes fit.
+    The modules in ``required`` must be in the checkpoint with fitting shapes, else an error
+    names what does not fit; other tensors are loaded where their shapes fit. With ``level``
+    given, ``required`` is what that level needs: the backbone, and for ``dense`` the model's
+    own ``dense_modules`` (the projector, DenseCL's dense projector, VADeR's decoder).
     """
     init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))
     model_cfg = cfg.model.copy()
@@ -31,6 +33,8 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
     torch.manual_seed(seed)
     model = MODELS.build(model_cfg)
     model.init_weights()
+    if level is not None:
+        required = model.dense_modules if level == 'dense' else ('backbone', )
     if checkpoint:
         ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None

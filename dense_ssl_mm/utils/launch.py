@@ -1,7 +1,12 @@
-"""Config preparation shared by tools/train.py and tools/test.py (OpenMMLab conventions)."""
+"""Config preparation shared by tools/train.py and tools/test.py (OpenMMLab conventions), and
+the commands that run those tools under a launcher."""
 import glob
+import os
 import os.path as osp
 import re
+import shlex
+import subprocess
+import sys
 from typing import List, Optional, Tuple
 
 import torch
@@ -10,6 +15,7 @@ from mmengine.logging import print_log
 
 from .checkpoint import checkpoint_problem
 
+TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
 PRETRAINED_TYPES = ('Pretrained', 'StrictPretrained')
 _CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 
@@ -190,3 +196,31 @@ def train_reporting_stops(runner, config: str) -> int:
                   level=30)
         return 130
     return 0
+
+
+def tool_command(script: str, args: List[str], launcher: str = 'none', gpus: int = 1) -> List[str]:
+    """The command that runs ``tools/<script>`` in one process, under torchrun
+    (``launcher='pytorch'``, ``gpus`` processes, port ``$PORT`` or 29500) or under ``srun``
+    (``launcher='slurm'``, up to 8 per node, extra flags in ``$SRUN_ARGS``)."""
+    py = [sys.executable, osp.join(TOOLS, script)]
+    if launcher == 'none':
+        return py + args
+    if launcher == 'pytorch':
+        return ([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={gpus}',
+                 f'--master_port={os.environ.get("PORT", "29500")}'] + py[1:] + args +
+                ['--launcher', 'pytorch'])
+    if launcher != 'slurm':
+        raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
+    per_node = min(gpus, 8)
+    return (['srun', f'--ntasks={gpus}', f'--ntasks-per-node={per_node}',
+             f'--gres=gpu:{per_node}', '--kill-on-bad-exit=1'] +
+            shlex.split(os.environ.get('SRUN_ARGS', '')) + py + args + ['--launcher', 'slurm'])
+
+
+def run_logged(cmd: List[str], log_path: str) -> int:
+    """Run ``cmd`` with its output in ``log_path`` (the command on the first line)."""
+    with open(log_path, 'w') as log:
+        log.write('$ ' + ' '.join(shlex.quote(c) for c in cmd) + '\n')
+        log.flush()
+        return subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT,
+                              cwd=os.getcwd()).returncode

@@ -32,6 +32,8 @@ class MomentumAlgorithm(BaseModel):
 
     #: Names of the online submodules that have a target copy ``target_<name>``.
     momentum_modules: Tuple[str, ...] = ('backbone', 'neck')
+    #: The online submodules :meth:`extract_dense` runs (what dense evaluation must load).
+    dense_modules: Tuple[str, ...] = ('backbone', 'neck')
 
     def __init__(self, backbone: dict, neck: dict, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:

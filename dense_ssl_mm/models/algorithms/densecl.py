@@ -30,6 +30,8 @@ class DenseCL(MoCoV2):
         queue_size: K of both queues (65536).
     """
 
+    dense_modules = ('backbone', 'dense_neck')
+
     def __init__(self, backbone: dict, neck: dict, dense_neck: dict, head: dict,
                  dense_head: dict, queue_size: int = 65536,
                  data_preprocessor: Optional[dict] = None,

@@ -30,6 +30,8 @@ class MoCoV2(MomentumAlgorithm):
         queue_size: K, negatives kept (65536).
     """
 
+    dense_modules = ('backbone', )
+
     def __init__(self, backbone: dict, neck: dict, head: dict, queue_size: int = 65536,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
