@@ -5,6 +5,7 @@
     # a folder of JPEGs through the config's real dataloader with N workers
     python tools/benchmark_pretrain.py configs/pixpro_r50_coco.py --data-root DIR --workers 8
     # speed switches: --cfg-options speed.channels_last=True speed.bf16=True ...
+    # the device-side view pipeline (CPU workers only decode): speed.device_views=True
 
 A step is what training does: ``model.train_step`` (data preprocessor, both views through
 the online and target branches, loss, backward, the config's optimizer) plus the momentum
@@ -19,7 +20,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
-                                           synthetic_data, time_train_steps)
+                                           synthetic_data, synthetic_images, time_train_steps)
 
 
 def main(argv=None):
@@ -43,6 +44,9 @@ def main(argv=None):
     if args.data_root:
         batches = iter(folder_loader(cfg, args.data_root, args.batch_size, args.workers))
         mode = f'{osp.basename(osp.normpath(args.data_root))}, {args.workers} workers'
+    elif (cfg.get('speed') or {}).get('device_views'):
+        batches = itertools.repeat(synthetic_images(args.batch_size))
+        mode = 'synthetic 640 x 480 images, views on the device'
     else:
         batches = itertools.repeat(synthetic_data(args.batch_size, args.img_size))
         mode = f'synthetic {args.img_size} px'

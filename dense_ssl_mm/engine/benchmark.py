@@ -31,6 +31,17 @@ def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
     return dict(inputs=inputs, data_samples=samples)
 
 
+def synthetic_images(n: int, height: int = 480, width: int = 640, seed: int = 0) -> dict:
+    """A collated batch for ``speed.device_views``: ``n`` decoded uint8 ``(3, H, W)`` images
+    packed as :class:`PackImageForDeviceViews` packs them (views are made on the device)."""
+    gen = torch.Generator().manual_seed(seed)
+    inputs = [torch.randint(0, 256, (3, height, width), generator=gen, dtype=torch.uint8)
+              for _ in range(n)]
+    samples = [PairedViewData(metainfo=dict(ori_shape=(height, width), scale=(1.0, 1.0)))
+               for _ in range(n)]
+    return dict(inputs=inputs, data_samples=samples)
+
+
 def build_for_benchmark(cfg: Config, device: torch.device):
     """The config's model (speed switches applied, plain BN in one process) and optimizer
     wrapper, on ``device``."""

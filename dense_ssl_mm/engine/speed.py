@@ -9,6 +9,9 @@
 ``compile_backbone``   ``torch.compile`` of the online and target backbones' ``forward`` (the
                        modules and their checkpoint keys stay as they are)
 ``pin_memory``         page-locked dataloader batches and non-blocking host-to-device copies
+``device_views``       CPU workers only decode (and bound the short side to 512 px); both
+                       views are made in the data preprocessor on the device, with the
+                       parameters of the config's own view pipelines
 =====================  ======================================================================
 
 :class:`PretrainRunner` applies them (:func:`apply_speed_config` before it builds anything,
@@ -20,7 +23,8 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
-SWITCHES = ('channels_last', 'bf16', 'compile_backbone', 'pin_memory')
+SWITCHES = ('channels_last', 'bf16', 'compile_backbone', 'pin_memory', 'device_views')
+DEVICE_MAX_SHORT_SIDE = 512
 
 
 def speed_settings(cfg: Config) -> dict:
@@ -47,6 +51,40 @@ def apply_speed_config(cfg: Config) -> Config:
     if 'pin_memory' in speed:
         cfg.train_dataloader.pin_memory = speed['pin_memory']
         cfg.model.setdefault('data_preprocessor', {})['non_blocking'] = speed['pin_memory']
+    if speed.get('device_views'):
+        to_device_views(cfg)
+    return cfg
+
+
+def to_device_views(cfg: Config) -> Config:
+    """Move the view making of ``cfg``'s train pipeline into its data preprocessor.
+
+    ``[..., PairedViewTransform(view_pipelines), PackPairedViews]`` becomes
+    ``[..., PackImageForDeviceViews]`` and the preprocessor gets
+    ``device_views=dict(view_pipelines=...)``: the same parameters, drawn on the device.
+
+    Raises:
+        ValueError: where the device path cannot reproduce the pipeline (overlap-constrained
+            crops, transforms after the views other than the packing).
+    """
+    pipeline = list(cfg.train_dataloader.dataset.pipeline)
+    kinds = [t['type'] for t in pipeline]
+    if kinds.count('PairedViewTransform') != 1:
+        raise ValueError('speed.device_views needs one PairedViewTransform in '
+                         f'train_dataloader.dataset.pipeline, found {kinds}')
+    at = kinds.index('PairedViewTransform')
+    paired = pipeline[at]
+    if paired.get('min_overlap_area') is not None:
+        raise ValueError('speed.device_views does not draw overlap-constrained crops '
+                         f'(PairedViewTransform min_overlap_area={paired.min_overlap_area}, '
+                         'VADeR); use the CPU pipeline for this config')
+    if kinds[at + 1:] != ['PackPairedViews']:
+        raise ValueError(f'speed.device_views: after PairedViewTransform the pipeline must only '
+                         f'pack (PackPairedViews), found {kinds[at + 1:]}')
+    cfg.train_dataloader.dataset.pipeline = pipeline[:at] + [
+        dict(type='PackImageForDeviceViews', max_short_side=DEVICE_MAX_SHORT_SIDE)]
+    cfg.model.setdefault('data_preprocessor', {})['device_views'] = dict(
+        view_pipelines=[list(p) for p in paired.view_pipelines])
     return cfg
 
 

@@ -1,11 +1,12 @@
-"""Normalise and batch paired views and their geometry."""
-from typing import Sequence
+"""Normalise and batch paired views and their geometry (or make the views on the device)."""
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseDataPreprocessor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import PairedViewData
+from .device_views import DeviceViewMaker
 
 
 @MODELS.register_module()
@@ -24,11 +25,16 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
         bgr_to_rgb: Swap channels (mmcv loads BGR).
         non_blocking: Asynchronous host-to-device copies (with pinned dataloader memory).
         channels_last: Views in NHWC memory order (set by ``speed.channels_last``).
+        device_views: ``dict(view_pipelines=[...], seed=None)`` to make the views here, on
+            the device, from decoded images packed by :class:`PackImageForDeviceViews`
+            (:class:`DeviceViewMaker`; set by ``speed.device_views``). None: the views come
+            made by the CPU pipeline (default).
     """
 
     def __init__(self, mean: Sequence[float] = (123.675, 116.28, 103.53),
                  std: Sequence[float] = (58.395, 57.12, 57.375), bgr_to_rgb: bool = True,
-                 non_blocking: bool = False, channels_last: bool = False) -> None:
+                 non_blocking: bool = False, channels_last: bool = False,
+                 device_views: Optional[dict] = None) -> None:
         super().__init__(non_blocking=non_blocking)
         if len(mean) != len(std):
             raise ValueError(f'mean has {len(mean)} values but std has {len(std)}')
@@ -36,9 +42,34 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
         self.register_buffer('std', torch.tensor(std).view(1, 1, -1, 1, 1), False)
         self.bgr_to_rgb = bgr_to_rgb
         self.channels_last = channels_last
+        self.view_maker = DeviceViewMaker(**device_views) if device_views else None
+
+    def make_views(self, images: List[torch.Tensor],
+                   samples: List[PairedViewData]) -> Tuple[torch.Tensor, PairedViewData]:
+        """Device path: pad the decoded images into one batch on the device (one copy per
+        image, as any collation), make both views, record their geometry."""
+        sizes = torch.tensor([tuple(img.shape[-2:]) for img in images])
+        n, (hmax, wmax) = len(images), sizes.max(0).values.tolist()
+        batch = torch.zeros(n, 3, hmax, wmax, dtype=torch.uint8, device=self.device)
+        for i, img in enumerate(images):
+            batch[i, :, :img.shape[-2], :img.shape[-1]].copy_(img, non_blocking=self._non_blocking)
+        scales = torch.tensor([s.metainfo['scale'] for s in samples], dtype=torch.float32)
+        views, boxes, flips, fallbacks = self.view_maker(batch.float(), sizes.to(self.device),
+                                                         scales.to(self.device))
+        image_sizes = torch.tensor([tuple(s.metainfo['ori_shape'][:2]) for s in samples],
+                                   dtype=torch.float32, device=self.device)
+        geometry = PairedViewData.from_tensors(boxes, flips, image_sizes, fallbacks=fallbacks)
+        geometry.set_metainfo(dict(img_paths=[s.metainfo.get('img_path') for s in samples]))
+        return views.transpose(0, 1), geometry  # [N, 2, 3, h, w], like packed CPU views
 
     def forward(self, data: dict, training: bool = False) -> dict:
         inputs, samples = data['inputs'], data.get('data_samples')
+        geometry = None
+        if self.view_maker is not None:
+            if samples is None or isinstance(inputs, torch.Tensor) or inputs[0].dim() != 3:
+                raise ValueError('device_views expects decoded images (3, H, W) packed by '
+                                 'PackImageForDeviceViews, with their data samples')
+            inputs, geometry = self.make_views(list(inputs), samples)
         views = torch.stack(list(inputs)) if isinstance(inputs, (list, tuple)) else inputs
         if views.dim() != 5 or views.shape[1] != 2:
             raise ValueError(f'expected views of shape (N, 2, C, H, W), got {tuple(views.shape)}')
@@ -55,6 +86,7 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
             views = views.permute(1, 0, 3, 4, 2).contiguous().permute(0, 1, 4, 2, 3)
         else:
             views = views.transpose(0, 1).contiguous()  # [2, N, C, H, W]
-        geometry = samples if isinstance(samples, PairedViewData) else PairedViewData.stack(
-            samples)
+        if geometry is None:
+            geometry = samples if isinstance(samples, PairedViewData) else \
+                PairedViewData.stack(samples)
         return dict(inputs=views, data_samples=self.cast_data(geometry))

@@ -1,0 +1,121 @@
+"""Both views of every image made on the device, from the CPU pipeline's own settings."""
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from .view_ops import (LUMA_BGR, color_jitter, crop_resize, gaussian_blur, grayscale,
+                       sample_crop_boxes, solarize, uniform, where_views)
+
+#: The CPU view transforms this path reproduces (a view pipeline with another one is refused).
+SUPPORTED = ('RandomResizedCropWithBox', 'RandomFlip', 'ColorJitter', 'RandomGrayscale',
+             'GaussianBlur', 'Solarize')
+
+
+def view_settings(pipeline: Sequence[dict]) -> dict:
+    """The parameters of one CPU view pipeline (list of transform configs), checked.
+
+    Raises:
+        ValueError: for a transform the device path does not reproduce, or no crop.
+    """
+    out = dict(ops=[])
+    for t in pipeline:
+        kind = t['type']
+        if kind not in SUPPORTED:
+            raise ValueError(f'device views reproduce {", ".join(SUPPORTED)}; the view '
+                             f'pipeline has {kind!r}: use the CPU pipeline for it')
+        if kind == 'RandomResizedCropWithBox':
+            size = t['size']
+            out['crop'] = dict(size=(size, size) if isinstance(size, int) else tuple(size),
+                               scale=tuple(t.get('scale', (0.08, 1.0))),
+                               ratio=tuple(t.get('ratio', (3 / 4, 4 / 3))),
+                               attempts=t.get('max_attempts', 10))
+        elif kind == 'RandomFlip':
+            if t.get('direction', 'horizontal') != 'horizontal':
+                raise ValueError('device views flip horizontally only')
+            out['flip'] = t.get('prob', 0.5)
+        else:
+            out['ops'].append(dict(t))
+    if 'crop' not in out:
+        raise ValueError('a view pipeline needs RandomResizedCropWithBox')
+    return out
+
+
+class DeviceViewMaker:
+    """Make two views per image, batched on the images' device.
+
+    Same parameter distributions as the CPU pipeline it was made from (crop area / ratio
+    draw with its attempts and fallback, flip, colour jitter in a random order per view,
+    grayscale, blur with a per-view sigma, solarize, in the pipeline's order); geometry in
+    original-image pixels as :class:`PairedViewTransform` records it.
+
+    Args:
+        view_pipelines: The two CPU view pipelines (lists of transform configs).
+        seed: Seed of the generator; None draws one from torch's global generator at the
+            first batch (seeded by mmengine's ``randomness.seed``).
+    """
+
+    def __init__(self, view_pipelines: Sequence[Sequence[dict]], seed: Optional[int] = None):
+        if len(view_pipelines) != 2:
+            raise ValueError(f'device views need 2 view pipelines, got {len(view_pipelines)}')
+        self.views = [view_settings(p) for p in view_pipelines]
+        sizes = {v['crop']['size'] for v in self.views}
+        if len(sizes) != 1:
+            raise ValueError(f'the two views must have one size to be batched, got {sizes}')
+        self.size = sizes.pop()
+        self.seed = seed
+        self.generator: Optional[torch.Generator] = None
+
+    def _generator(self, device: torch.device) -> torch.Generator:
+        if self.generator is None or self.generator.device != device:
+            seed = self.seed if self.seed is not None else int(
+                torch.randint(0, 2**62, (1, )).item())
+            self.generator = torch.Generator(device=device)
+            self.generator.manual_seed(seed)
+        return self.generator
+
+    def _photometric(self, x: Tensor, ops: List[dict], gen: torch.Generator) -> Tensor:
+        m, device = x.shape[0], x.device
+        for op in ops:
+            kind, prob = op['type'], op.get('prob', 1.0)
+            if kind == 'ColorJitter':
+                x = color_jitter(x, [op.get(k, 0.) for k in ('brightness', 'contrast',
+                                                              'saturation', 'hue')], prob, gen)
+                continue
+            apply = torch.rand(m, generator=gen, device=device) < prob
+            if kind == 'RandomGrayscale':
+                x = grayscale(x, apply, op.get('channel_weights') or LUMA_BGR)
+            elif kind == 'GaussianBlur':
+                sigma = uniform(*op.get('sigma_range', (0.1, 2.0)), (m, ), gen, device)
+                x = where_views(apply, gaussian_blur(x, sigma), x)
+            elif kind == 'Solarize':
+                x = where_views(apply, solarize(x, op.get('threshold', 128)), x)
+        return x
+
+    def __call__(self, images: Tensor, sizes: Tensor, scales: Tensor) -> Tuple[Tensor, ...]:
+        """Views of a padded batch.
+
+        Args:
+            images: ``(N, 3, Hmax, Wmax)`` float in [0, 255], image ``i`` top-left.
+            sizes: ``(N, 2)`` their ``(H, W)`` (as loaded, maybe shrunk).
+            scales: ``(N, 2)`` ``(sy, sx)``, loaded size / original size per axis.
+
+        Returns:
+            views ``(2, N, 3, h, w)`` float in [0, 255], boxes ``(2, N, 4)`` in original
+            pixels, flips bool ``(2, N)``, fallbacks bool ``(2, N)``.
+        """
+        gen = self._generator(images.device)
+        n, index = images.shape[0], torch.arange(images.shape[0], device=images.device)
+        views, boxes, flips, fallbacks = [], [], [], []
+        for view in self.views:
+            crop = view['crop']
+            box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop['scale'],
+                                              crop['ratio'], crop['attempts'], gen)
+            x = crop_resize(images, index, sizes, box, self.size)
+            flip = torch.rand(n, generator=gen, device=images.device) < view.get('flip', 0.)
+            x = where_views(flip, x.flip(-1), x)
+            views.append(self._photometric(x, view['ops'], gen))
+            boxes.append(box / scales[:, [1, 0, 1, 0]].to(box.dtype))
+            flips.append(flip)
+            fallbacks.append(fallback)
+        return torch.stack(views), torch.stack(boxes), torch.stack(flips), torch.stack(fallbacks)
