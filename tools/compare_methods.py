@@ -16,6 +16,7 @@ methods: compare each loss with its own start, not across rows.
 """
 import argparse
 import glob
+import logging
 import os
 import os.path as osp
 import sys
@@ -54,6 +55,7 @@ def main(argv=None) -> int:
         if not osp.isfile(path):
             parser.error(f'config {path!r} does not exist')
     install_checkpoint_io()
+    logging.getLogger('mmengine').setLevel(logging.WARNING)  # weight-init reports of each eval
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     seg_root = args.seg_root
