@@ -59,15 +59,15 @@ def benchmark(config: str, pretrained: str, work_dir: str, args) -> dict:
     options = [f'pretrained={pretrained}'] + (args.cfg_options or [])
     print(f'[{name}] fine-tuning (log: {run_dir}/train.log)', flush=True)
     train = tool_command('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
-                   args.launcher, args.gpus)
+                         args.launcher, args.gpus)
     if run_logged(train, osp.join(run_dir, 'train.log')):
         return dict(config=name, status=f'fine-tuning failed, see {run_dir}/train.log')
     ckpt = resolve_checkpoint(run_dir)
     metrics_file = osp.join(run_dir, 'metrics.json')
     print(f'[{name}] evaluating {ckpt} (log: {run_dir}/test.log)', flush=True)
     test = tool_command('test.py', [config, ckpt, '--work-dir', run_dir, '--out-metrics',
-                              metrics_file, '--cfg-options', *options],
-                  args.launcher, args.gpus)
+                                    metrics_file, '--cfg-options', *options],
+                        args.launcher, args.gpus)
     if run_logged(test, osp.join(run_dir, 'test.log')) or not osp.isfile(metrics_file):
         return dict(config=name, status=f'evaluation failed, see {run_dir}/test.log')
     with open(metrics_file) as f:

@@ -79,8 +79,9 @@ class DeviceViewMaker:
         for op in ops:
             kind, prob = op['type'], op.get('prob', 1.0)
             if kind == 'ColorJitter':
-                x = color_jitter(x, [op.get(k, 0.) for k in ('brightness', 'contrast',
-                                                              'saturation', 'hue')], prob, gen)
+                strengths = [op.get(k, 0.) for k in ('brightness', 'contrast', 'saturation',
+                                                     'hue')]
+                x = color_jitter(x, strengths, prob, gen)
                 continue
             apply = torch.rand(m, generator=gen, device=device) < prob
             if kind == 'RandomGrayscale':
