@@ -146,3 +146,15 @@ def test_keys_get_no_gradient_and_loss_falls(algorithm):
         values.append(loss.item())
     assert all(p.grad is None for n, p in model.named_parameters() if n.startswith('target_'))
     assert values[-1] < values[0] - 0.2, values
+
+
+@pytest.mark.parametrize('algorithm', ['DenseCL', 'MoCoV2'])
+def test_export_gives_an_mmdet_backbone(algorithm, tmp_path):
+    from dense_ssl_mm.utils.export import export_checkpoint
+    model = tiny(algorithm)
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'pre.pth')
+    export_checkpoint(str(tmp_path / 'pre.pth'), str(tmp_path / 'bb.pth'))
+    resnet = MODELS.build(BACKBONE)
+    resnet.load_state_dict(torch.load(tmp_path / 'bb.pth'), strict=True)
+    for key, value in model.backbone.state_dict().items():
+        assert torch.equal(resnet.state_dict()[key], value), key
