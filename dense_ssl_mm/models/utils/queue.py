@@ -45,12 +45,13 @@ class FeatureQueue(nn.Module):
             keys: ``(B, dim)`` features (detached, normalised by the caller).
             valid: ``(B,)`` bool, or None for all.
         """
-        if valid is None:
-            valid = torch.ones(keys.shape[0], dtype=torch.bool, device=keys.device)
         if get_world_size() > 1:
             keys = torch.cat(all_gather(keys.contiguous()))
-            valid = torch.cat(all_gather(valid.contiguous()))
-        keys = keys[valid][-self.size:].to(self.queue.dtype)  # a batch longer than the queue
+            if valid is not None:
+                valid = torch.cat(all_gather(valid.contiguous()))
+        if valid is not None:  # boolean indexing: a host sync, so only where keys are dropped
+            keys = keys[valid]
+        keys = keys[-self.size:].to(self.queue.dtype)  # a batch longer than the queue
         n = keys.shape[0]
         if n == 0:
             return
