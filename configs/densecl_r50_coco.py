@@ -7,17 +7,11 @@ _base_ = [
     '_base_/models/densecl_r50.py',
     '_base_/datasets/coco_images.py',
     '_base_/datasets/mocov2_views.py',
-    '_base_/schedules/sgd_coslr_200e.py',
+    '_base_/schedules/sgd_coslr_800e.py',
     '_base_/default_runtime.py',
 ]
 train_dataloader = dict(batch_size=32, dataset=dict(pipeline={{_base_.train_pipeline}}))
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.999, schedule='constant')
 ]
-max_epochs = 800
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0.0, by_epoch=True, begin=0,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 default_hooks = dict(checkpoint=dict(interval=10))
