@@ -2,6 +2,7 @@
 from typing import List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.dist import get_rank
 from torch import Tensor
 
 from .view_ops import (LUMA_BGR, color_jitter, crop_resize, gaussian_blur, grayscale,
@@ -52,7 +53,8 @@ class DeviceViewMaker:
     Args:
         view_pipelines: The two CPU view pipelines (lists of transform configs).
         seed: Seed of the generator; None draws one from torch's global generator at the
-            first batch (seeded by mmengine's ``randomness.seed``).
+            first batch (seeded by mmengine's ``randomness.seed``). Each rank adds its rank,
+            so ranks draw different views.
     """
 
     def __init__(self, view_pipelines: Sequence[Sequence[dict]], seed: Optional[int] = None):
@@ -71,7 +73,7 @@ class DeviceViewMaker:
             seed = self.seed if self.seed is not None else int(
                 torch.randint(0, 2**62, (1, )).item())
             self.generator = torch.Generator(device=device)
-            self.generator.manual_seed(seed)
+            self.generator.manual_seed(seed + 7919 * get_rank())
         return self.generator
 
     def _photometric(self, x: Tensor, ops: List[dict], gen: torch.Generator) -> Tensor:
