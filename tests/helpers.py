@@ -81,7 +81,8 @@ def fixed_batch(n: int = 4, size: int = 64, seed: int = 0) -> dict:
 def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     """The demo config on a tiny model, 64 px views, batch 3, checkpoints every 2 iters."""
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
-    cfg.model = tiny_model_cfg() if algorithm == 'PixPro' else tiny_vader_cfg()
+    cfg.model = dict(PixPro=tiny_model_cfg, VADeR=tiny_vader_cfg,
+                     DenseCL=lambda: tiny_moco_cfg('DenseCL', 16))[algorithm]()
     crop = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
     pipe = cfg.train_dataloader.dataset.pipeline[1]
     for view in pipe.view_pipelines:
