@@ -95,3 +95,20 @@ def test_compiled_backbone_gives_the_same_loss_and_checkpoint_keys():
     apply_model_switches(model, compile_backbone=True)
     assert list(model.state_dict()) == keys  # checkpoints and export unchanged
     assert torch.allclose(loss_of(model, raw_batch()), reference, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_pretrain_runner_applies_the_switches(tmp_path):
+    from dense_ssl_mm.engine.runners import PretrainRunner
+    from ..helpers import demo_cfg
+    cfg = demo_cfg(tmp_path, 2)
+    cfg.speed = dict(channels_last=True, device_views=True, pin_memory=True)
+    runner = PretrainRunner.from_cfg(cfg)
+    model = runner.model
+    assert model.backbone.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.data_preprocessor.view_maker is not None and model.data_preprocessor.channels_last
+    assert model.data_preprocessor._non_blocking and runner.cfg.train_dataloader.pin_memory
+    runner.train()
+    assert int(model.momentum_steps) == 2 and (tmp_path / 'iter_2.pth').is_file()
+    loss = runner.message_hub.get_scalar('train/loss').current()
+    assert loss == loss and loss < 0  # finite, and PixPro's loss is negative
