@@ -205,3 +205,32 @@ def test_the_switch_moves_the_pipeline_and_the_cpu_path_stays_default():
         apply_speed_config(vader)
     with pytest.raises(ValueError, match="reproduce .*the view pipeline has 'RandomRotate'"):
         DeviceViewMaker([CROP_FLIP + [dict(type='RandomRotate')], CROP_FLIP])
+
+
+def test_whole_pipeline_statistics_match_the_cpu_pipeline():
+    """The PixPro (BYOL) view pipelines at 32 px: CPU transforms against device views, 500
+    image pairs each, statistics of every view compared."""
+    from mmengine.config import Config
+    from dense_ssl_mm.datasets.transforms import PairedViewTransform
+    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets', 'pixpro_views.py'))
+    pipelines = [[dict(t, size=32) if t['type'] == 'RandomResizedCropWithBox' else dict(t)
+                  for t in p] for p in (cfg.view_pipeline1, cfg.view_pipeline2)]
+    img = cv2.resize(cv2.imread(PHOTO), (160, 120), interpolation=cv2.INTER_AREA)
+    n = 500
+    np.random.seed(0)
+    paired = PairedViewTransform(pipelines)
+    cpu = torch.stack([torch.from_numpy(np.stack(paired(dict(img=img))['views'])).permute(
+        0, 3, 1, 2).float() for _ in range(n)], 1)  # [2, n, 3, 32, 32]
+    images = torch.from_numpy(img).permute(2, 0, 1).float()[None].expand(n, -1, -1, -1)
+    dev, _, flips, _ = DeviceViewMaker(pipelines, seed=0)(
+        images.contiguous(), torch.tensor([[120, 160]] * n), torch.ones(n, 2))
+    assert abs(flips.float().mean() - 0.5) < 0.06
+
+    def stats(v):  # per view: brightness, contrast, colourfulness, grey or not
+        return [v.mean((1, 2, 3)), v.std((1, 2, 3)), (v[:, 2] - v[:, 1]).abs().mean((1, 2)),
+                ((v[:, 0] - v[:, 1]).abs().amax((1, 2)) < 1.5).float()]
+    for view in range(2):
+        for k, (a, b) in enumerate(zip(stats(dev[view]), stats(cpu[view]))):
+            se = math.sqrt(float(a.var() / n + b.var() / n))
+            assert abs(float(a.mean() - b.mean())) < 4 * se + 0.5, (view, k, float(a.mean()),
+                                                                     float(b.mean()))
