@@ -64,8 +64,8 @@ def to_device_views(cfg: Config) -> Config:
     ``device_views=dict(view_pipelines=...)``: the same parameters, drawn on the device.
 
     Raises:
-        ValueError: where the device path cannot reproduce the pipeline (overlap-constrained
-            crops, transforms after the views other than the packing).
+        ValueError: where the device path cannot reproduce the pipeline (transforms after
+            the views other than the packing).
     """
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
     kinds = [t['type'] for t in pipeline]
@@ -74,17 +74,14 @@ def to_device_views(cfg: Config) -> Config:
                          f'train_dataloader.dataset.pipeline, found {kinds}')
     at = kinds.index('PairedViewTransform')
     paired = pipeline[at]
-    if paired.get('min_overlap_area') is not None:
-        raise ValueError('speed.device_views does not draw overlap-constrained crops '
-                         f'(PairedViewTransform min_overlap_area={paired.min_overlap_area}, '
-                         'VADeR); use the CPU pipeline for this config')
     if kinds[at + 1:] != ['PackPairedViews']:
         raise ValueError(f'speed.device_views: after PairedViewTransform the pipeline must only '
                          f'pack (PackPairedViews), found {kinds[at + 1:]}')
     cfg.train_dataloader.dataset.pipeline = pipeline[:at] + [
         dict(type='PackImageForDeviceViews', max_short_side=DEVICE_MAX_SHORT_SIDE)]
     cfg.model.setdefault('data_preprocessor', {})['device_views'] = dict(
-        view_pipelines=[list(p) for p in paired.view_pipelines])
+        view_pipelines=[list(p) for p in paired.view_pipelines],
+        min_overlap_area=paired.get('min_overlap_area'))
     return cfg
 
 

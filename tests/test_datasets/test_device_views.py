@@ -97,6 +97,25 @@ def test_crop_boxes_follow_the_cpu_distribution():
         assert torch.equal(dev, dev.round())  # integer pixels, as the CPU crop
 
 
+def test_overlap_constrained_crops_follow_the_cpu_rule():
+    # VADeR: view 2 shares >= min_area pixels with view 1, else it is view 1's box
+    n, min_area = 3000, 6000.0
+    gen = torch.Generator().manual_seed(1)
+    sizes = torch.tensor([[120., 160.]]).expand(n, 2)
+    first, _ = ops.sample_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen)
+    second, fallback = ops.sample_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen,
+                                             (first, min_area))
+    lo, hi = torch.maximum(first[:, :2], second[:, :2]), torch.minimum(first[:, 2:], second[:, 2:])
+    shared = (hi - lo).clamp(min=0).prod(1)
+    assert (shared[~fallback] >= min_area).all()
+    assert torch.equal(second[fallback], first[fallback])
+    crop = RandomResizedCropWithBox(size=8)
+    np.random.seed(1)
+    cpu_fallback = np.mean([crop.sample_box(120, 160, (tuple(first[i].tolist()), min_area))[1]
+                            for i in range(n)])
+    assert abs(float(fallback.float().mean()) - cpu_fallback) < 0.03
+
+
 def photo(size=96):
     return cv2.resize(cv2.imread(PHOTO), (size, size), interpolation=cv2.INTER_AREA)
 
@@ -200,8 +219,14 @@ def test_the_switch_moves_the_pipeline_and_the_cpu_path_stays_default():
     assert cfg.model.data_preprocessor.device_views.view_pipelines == [list(v) for v in views]
     vader = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'vader_r18_fpn_demo.py'))
     vader.speed = dict(device_views=True)
-    with pytest.raises(ValueError, match='does not draw overlap-constrained crops .*'
-                       'min_overlap_area=32'):
+    assert apply_speed_config(vader).model.data_preprocessor.device_views.min_overlap_area == 32
+    vader.train_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile'),
+                                               dict(type='PairedViewTransform',
+                                                    view_pipelines=[CROP_FLIP] * 2),
+                                               dict(type='PackPairedViews'),
+                                               dict(type='Collect')]
+    with pytest.raises(ValueError, match="must only pack .*found \\['PackPairedViews', "
+                       "'Collect'\\]"):
         apply_speed_config(vader)
     with pytest.raises(ValueError, match="reproduce .*the view pipeline has 'RandomRotate'"):
         DeviceViewMaker([CROP_FLIP + [dict(type='RandomRotate')], CROP_FLIP])
@@ -232,5 +257,5 @@ def test_whole_pipeline_statistics_match_the_cpu_pipeline():
     for view in range(2):
         for k, (a, b) in enumerate(zip(stats(dev[view]), stats(cpu[view]))):
             se = math.sqrt(float(a.var() / n + b.var() / n))
-            assert abs(float(a.mean() - b.mean())) < 4 * se + 0.5, (view, k, float(a.mean()),
-                                                                     float(b.mean()))
+            gap = abs(float(a.mean() - b.mean()))
+            assert gap < 4 * se + 0.5, (view, k, float(a.mean()), float(b.mean()))

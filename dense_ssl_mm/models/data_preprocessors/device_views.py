@@ -52,12 +52,15 @@ class DeviceViewMaker:
 
     Args:
         view_pipelines: The two CPU view pipelines (lists of transform configs).
+        min_overlap_area: As :class:`PairedViewTransform`'s: the second view's crop shares at
+            least this many pixels with the first (VADeR), else it is the first view's box.
         seed: Seed of the generator; None draws one from torch's global generator at the
             first batch (seeded by mmengine's ``randomness.seed``). Each rank adds its rank,
             so ranks draw different views.
     """
 
-    def __init__(self, view_pipelines: Sequence[Sequence[dict]], seed: Optional[int] = None):
+    def __init__(self, view_pipelines: Sequence[Sequence[dict]],
+                 min_overlap_area: Optional[float] = None, seed: Optional[int] = None):
         if len(view_pipelines) != 2:
             raise ValueError(f'device views need 2 view pipelines, got {len(view_pipelines)}')
         self.views = [view_settings(p) for p in view_pipelines]
@@ -65,6 +68,7 @@ class DeviceViewMaker:
         if len(sizes) != 1:
             raise ValueError(f'the two views must have one size to be batched, got {sizes}')
         self.size = sizes.pop()
+        self.min_overlap_area = min_overlap_area
         self.seed = seed
         self.generator: Optional[torch.Generator] = None
 
@@ -110,10 +114,15 @@ class DeviceViewMaker:
         gen = self._generator(images.device)
         n, index = images.shape[0], torch.arange(images.shape[0], device=images.device)
         views, boxes, flips, fallbacks = [], [], [], []
-        for view in self.views:
+        for k, view in enumerate(self.views):
             crop = view['crop']
+            overlap = None
+            if k == 1 and self.min_overlap_area is not None:  # in the image's own pixels
+                own = scales.to(boxes[0].dtype)
+                overlap = (boxes[0] * own[:, [1, 0, 1, 0]],
+                           self.min_overlap_area * own.prod(1, keepdim=True))
             box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop['scale'],
-                                              crop['ratio'], crop['attempts'], gen)
+                                              crop['ratio'], crop['attempts'], gen, overlap)
             x = crop_resize(images, index, sizes, box, self.size)
             flip = torch.rand(n, generator=gen, device=images.device) < view.get('flip', 0.)
             x = where_views(flip, x.flip(-1), x)

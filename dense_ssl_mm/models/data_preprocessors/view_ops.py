@@ -6,7 +6,7 @@ default); every op keeps that range and order. The CPU transforms they mirror
 differ from the CPU ones by rounding (about one grey level), not in distribution.
 """
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -21,13 +21,18 @@ def uniform(low: float, high: float, shape, generator: torch.Generator,
 
 
 def sample_crop_boxes(sizes: Tensor, scale: Tuple[float, float], ratio: Tuple[float, float],
-                      attempts: int, generator: torch.Generator) -> Tuple[Tensor, Tensor]:
+                      attempts: int, generator: torch.Generator,
+                      overlap: Optional[Tuple[Tensor, Union[float, Tensor]]] = None
+                      ) -> Tuple[Tensor, Tensor]:
     """torchvision's RandomResizedCrop draw for every image at once (as
     :class:`RandomResizedCropWithBox`): ``attempts`` candidates per image, the first that
     fits is kept, else the central crop with the ratio clamped.
 
     Args:
         sizes: ``(M, 2)`` image ``(H, W)``, float.
+        overlap: ``(boxes (M, 4), min_area)`` (a number or ``(M, 1)``): candidates must share
+            at least ``min_area`` pixels with these boxes, and the fallback is the box itself
+            (as the CPU crop does for :class:`PairedViewTransform`'s ``min_overlap_area``).
     Returns:
         ``(M, 4)`` integer-valued boxes ``(x1, y1, x2, y2)`` and ``(M,)`` fallback flags.
     """
@@ -42,6 +47,11 @@ def sample_crop_boxes(sizes: Tensor, scale: Tuple[float, float], ratio: Tuple[fl
     u = torch.rand(m, attempts, 2, generator=generator, device=device)
     x = torch.floor(u[..., 0] * (width - w + 1))  # randint(0, W - w) inclusive
     y = torch.floor(u[..., 1] * (height - h + 1))
+    if overlap is not None:
+        other, min_area = overlap
+        shared_w = torch.minimum(x + w, other[:, 2:3]) - torch.maximum(x, other[:, 0:1])
+        shared_h = torch.minimum(y + h, other[:, 3:4]) - torch.maximum(y, other[:, 1:2])
+        fits &= shared_w.clamp(min=0) * shared_h.clamp(min=0) >= min_area
     first = fits.float().argmax(1, keepdim=True)  # index of the first fitting candidate
     pick = lambda t: t.gather(1, first)[:, 0]  # noqa: E731
     found = fits.any(1)
@@ -55,7 +65,10 @@ def sample_crop_boxes(sizes: Tensor, scale: Tuple[float, float], ratio: Tuple[fl
     y1 = torch.where(found, pick(y), fy)
     x2 = x1 + torch.where(found, pick(w), fw)
     y2 = y1 + torch.where(found, pick(h), fh)
-    return torch.stack([x1, y1, x2, y2], 1), ~found
+    boxes = torch.stack([x1, y1, x2, y2], 1)
+    if overlap is not None:
+        boxes = torch.where(found[:, None], boxes, overlap[0].to(boxes.dtype))
+    return boxes, ~found
 
 
 def crop_resize(images: Tensor, index: Tensor, sizes: Tensor, boxes: Tensor,
