@@ -259,3 +259,19 @@ def test_whole_pipeline_statistics_match_the_cpu_pipeline():
             se = math.sqrt(float(a.var() / n + b.var() / n))
             gap = abs(float(a.mean() - b.mean()))
             assert gap < 4 * se + 0.5, (view, k, float(a.mean()), float(b.mean()))
+
+
+def test_views_stay_float32_inside_the_amp_context():
+    from mmengine.runner.amp import autocast
+    img = torch.from_numpy(cv2.imread(PHOTO)).permute(2, 0, 1)
+    sample = PackImageForDeviceViews(max_short_side=None)(dict(
+        img=cv2.imread(PHOTO), ori_shape=img.shape[1:]))
+    pipeline = CROP_FLIP + [dict(type='GaussianBlur', sigma_range=(1.0, 2.0), prob=1.0)]
+    outs = []
+    for amp in (False, True):
+        pre = PairedViewDataPreprocessor(device_views=dict(view_pipelines=[pipeline] * 2,
+                                                           seed=0))
+        with autocast(device_type='cpu', dtype=torch.bfloat16, enabled=amp):
+            outs.append(pre(dict(inputs=[sample['inputs']],
+                                 data_samples=[sample['data_samples']]))['inputs'])
+    assert outs[1].dtype == torch.float32 and torch.equal(outs[0], outs[1])

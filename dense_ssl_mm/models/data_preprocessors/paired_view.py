@@ -54,8 +54,10 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
         for i, img in enumerate(images):
             batch[i, :, :img.shape[-2], :img.shape[-1]].copy_(img, non_blocking=self._non_blocking)
         scales = torch.tensor([s.metainfo['scale'] for s in samples], dtype=torch.float32)
-        views, boxes, flips, fallbacks = self.view_maker(batch.float(), sizes.to(self.device),
-                                                         scales.to(self.device))
+        # mmengine runs the preprocessor inside the AMP context: pixels stay float32 here
+        with torch.autocast(self.device.type, enabled=False):
+            views, boxes, flips, fallbacks = self.view_maker(
+                batch.float(), sizes.to(self.device), scales.to(self.device))
         image_sizes = torch.tensor([tuple(s.metainfo['ori_shape'][:2]) for s in samples],
                                    dtype=torch.float32, device=self.device)
         geometry = PairedViewData.from_tensors(boxes, flips, image_sizes, fallbacks=fallbacks)
