@@ -201,15 +201,21 @@ def color_jitter(x: Tensor, strengths: Sequence[float], prob: float,
                               [uniform(-hue, hue, (m, ), generator, device)])
     else:
         apply, order, factors = drawn
-    ops = [(brightness, lambda t: adjust_brightness(t, factors[0])),
-           (contrast, lambda t: adjust_contrast(t, factors[1])),
-           (saturation, lambda t: adjust_saturation(t, factors[2])),
-           (hue, lambda t: adjust_hue(t, factors[3], bgr))]
+    active = torch.tensor([v > 0 for v in strengths], device=device)  # [4]
     for step in range(4):
-        for op, (strength, fn) in enumerate(ops):
-            chosen = apply & (order[:, step] == op)
-            if strength > 0:
-                x = where_views(chosen, fn(x), x)
+        op = order[:, step]  # [M] the op each view applies at this step
+        use = apply & active[op]
+        # brightness, contrast and saturation are one blend with another partner each:
+        # black, the rounded mean grey, the grey image
+        grey = luma(x)  # [M, 1, h, w]
+        partner = torch.where((op == 0).view(-1, 1, 1, 1), torch.zeros_like(grey),
+                              torch.where((op == 1).view(-1, 1, 1, 1),
+                                          torch.round(grey.mean((1, 2, 3), keepdim=True)),
+                                          grey))
+        factor = factors.gather(0, op[None])[0]  # [M]
+        x = where_views(use & (op < 3), blend(x, partner.expand_as(x), factor), x)
+        if hue > 0:
+            x = where_views(use & (op == 3), adjust_hue(x, factors[3], bgr), x)
     return x
 
 
