@@ -105,11 +105,12 @@ class DenseEvalHook(Hook):
         runner.visualizer.add_scalars(
             {k: v for k, v in metrics.items() if not k.endswith('num_matches')}, step=step)
         runner.visualizer.add_image('dense_eval/pca', picture, step=step)
+        # before training starts the share of the run is meaningless (all of it)
+        share = f'; cost so far {100 * cost:.1f} % of the run' if step > 0 else ''
         runner.logger.info(
             f"dense eval at iter {step} ({self.level}): pck@1 {metrics['corr/pck@1']:.4f} "
             f"pck@2 {metrics['corr/pck@2']:.4f} mean_err {metrics['corr/mean_err']:.3f} cells "
-            f"(chance pck@1 {metrics['corr/pck@1_chance']:.4f}); cost so far "
-            f"{100 * cost:.1f} % of the run")
+            f"(chance pck@1 {metrics['corr/pck@1_chance']:.4f}){share}")
 
     def after_train(self, runner) -> None:
         if not is_main_process():
