@@ -65,6 +65,11 @@ def test_overlap_option_guarantees_area_and_falls_back():
     out = impossible(dict(img=ramp_image()))
     assert out['view_fallbacks'].tolist() == [False, True]
     assert np.array_equal(out['view_boxes'][0], out['view_boxes'][1])
+    assert 'crop_overlap' not in out  # the constraint is an argument, not a dict entry
+    with pytest.raises(ValueError, match='min_overlap_area=...\\) needs a '
+                       'RandomResizedCropWithBox in the second view pipeline'):
+        PairedViewTransform([crop_only(), [dict(type='RandomFlip', prob=0.5)]],
+                            min_overlap_area=10)
 
 
 def test_paired_view_config_errors():

@@ -43,12 +43,12 @@ class RandomResizedCropWithBox(BaseTransform):
     ``ratio`` (log-uniform); after ``max_attempts`` failures it falls back to a central crop
     with the ratio clamped into range. The crop is resized to ``size``.
 
-    If ``results['crop_overlap']`` holds ``(box, min_area)`` (set by
-    :class:`PairedViewTransform` for views that must overlap), candidates whose intersection
-    with ``box`` is smaller than ``min_area`` pixels are rejected too, and the fallback after
-    ``max_attempts`` is ``box`` itself (full overlap, always valid).
+    Called with ``overlap=(box, min_area)`` (by :class:`PairedViewTransform`, for views that
+    must overlap), candidates whose intersection with ``box`` is smaller than ``min_area``
+    pixels are rejected too, and the fallback after ``max_attempts`` is ``box`` itself (full
+    overlap, always valid).
 
-    Required keys: ``img``. Optional: ``crop_overlap``.
+    Required keys: ``img``.
     Modified keys: ``img``, ``img_shape``.
     Added keys: ``crop_box`` (np.float32 ``[x1, y1, x2, y2]`` in pixels of the image this
     transform received, x2/y2 exclusive), ``crop_fallback`` (bool).
@@ -121,10 +121,12 @@ class RandomResizedCropWithBox(BaseTransform):
         x, y = (width - w) // 2, (height - h) // 2
         return (float(x), float(y), float(x + w), float(y + h)), True
 
-    def transform(self, results: dict) -> dict:
+    def transform(self, results: dict,
+                  overlap: Optional[Tuple[Box, float]] = None) -> dict:
+        """Crop and resize ``results['img']``; ``overlap``: ``(box, min_area)`` or None."""
         img = results['img']
         height, width = img.shape[:2]
-        box, fallback = self.sample_box(height, width, results.get('crop_overlap'))
+        box, fallback = self.sample_box(height, width, overlap)
         x1, y1, x2, y2 = (int(v) for v in box)
         crop = img[y1:y2, x1:x2]
         if self.antialias and self.interpolation == 'bilinear' and crop.dtype == np.uint8:

@@ -6,6 +6,7 @@ from mmcv.transforms import BaseTransform, Compose
 
 from dense_ssl_mm.registry import TRANSFORMS
 from dense_ssl_mm.utils.validation import check_number
+from .crop import RandomResizedCropWithBox
 
 
 @TRANSFORMS.register_module()
@@ -19,9 +20,10 @@ class PairedViewTransform(BaseTransform):
     image, ``(x1, y1, x2, y2)`` with x2/y2 exclusive, never flipped; the flip is a separate flag.
 
     With ``min_overlap_area`` set, the second view's crop is drawn so that it shares at least
-    that many pixels (area, in original-image pixels) with the first view's crop: the crop
-    transform rejects other candidates and, after its ``max_attempts`` tries, falls back to
-    the first view's box (recorded as ``view_fallbacks``).
+    that many pixels (area, in original-image pixels) with the first view's crop: this
+    transform calls the second pipeline's :class:`RandomResizedCropWithBox` with
+    ``overlap=(first box, min_overlap_area)``, which rejects other candidates and, after its
+    ``max_attempts`` tries, falls back to the first view's box (recorded as ``view_fallbacks``).
 
     Required keys: ``img``.
     Added keys: ``views`` (list of two HxWx3 uint8 arrays), ``view_boxes`` (np.float32
@@ -44,15 +46,31 @@ class PairedViewTransform(BaseTransform):
         self.pipelines = [Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t for t in p])
                           for p in view_pipelines]
         self.min_overlap_area = min_overlap_area
+        if min_overlap_area is not None and not any(
+                isinstance(t, RandomResizedCropWithBox) for t in self.pipelines[1].transforms):
+            raise ValueError('PairedViewTransform(min_overlap_area=...) needs a '
+                             'RandomResizedCropWithBox in the second view pipeline')
+
+    def run_view(self, pipeline: Compose, view: dict, overlap=None) -> Optional[dict]:
+        """Run one view pipeline; its crop gets ``overlap`` as an argument (not in the dict)."""
+        for t in pipeline.transforms:
+            if overlap is not None and isinstance(t, RandomResizedCropWithBox):
+                view = t.transform(view, overlap=overlap)
+            else:
+                view = t(view)
+            if view is None:
+                return None
+        return view
 
     def transform(self, results: dict) -> dict:
         views, boxes, flips, fallbacks = [], [], [], []
         for k, pipeline in enumerate(self.pipelines):
             view = dict(results)
             view.pop('crop_box', None)
+            overlap = None
             if k == 1 and self.min_overlap_area is not None:
-                view['crop_overlap'] = (tuple(boxes[0]), self.min_overlap_area)
-            view = pipeline(view)
+                overlap = (tuple(boxes[0]), self.min_overlap_area)
+            view = self.run_view(pipeline, view, overlap)
             if view is None:
                 raise RuntimeError(f'view pipeline {k} returned None')
             if 'crop_box' not in view:
