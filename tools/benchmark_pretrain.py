@@ -21,6 +21,7 @@ from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
                                            synthetic_data, synthetic_images, time_train_steps)
+from dense_ssl_mm.engine.speed import apply_speed_config
 
 
 def main(argv=None):
@@ -39,6 +40,7 @@ def main(argv=None):
     device = torch.device(args.device)
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(args.cfg_options)
+    apply_speed_config(cfg)  # once: model, optimizer and dataloader settings together
     init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))
     model, optim_wrapper = build_for_benchmark(cfg, device)
     if args.data_root:

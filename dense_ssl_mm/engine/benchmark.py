@@ -12,7 +12,7 @@ from mmengine.runner import Runner
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import PairedViewData
-from .speed import apply_model_switches, apply_speed_config, speed_settings
+from .speed import apply_model_switches, speed_settings
 
 
 def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
@@ -43,9 +43,8 @@ def synthetic_images(n: int, height: int = 480, width: int = 640, seed: int = 0)
 
 
 def build_for_benchmark(cfg: Config, device: torch.device):
-    """The config's model (speed switches applied, plain BN in one process) and optimizer
-    wrapper, on ``device``."""
-    cfg = apply_speed_config(copy.deepcopy(cfg))
+    """The model of a config (already through :func:`apply_speed_config`) with its model
+    switches applied, plain BN in one process, on ``device``, and its optimizer wrapper."""
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model = apply_model_switches(model, **speed_settings(cfg)).to(device)
     model.init_weights()
@@ -59,15 +58,14 @@ def build_for_benchmark(cfg: Config, device: torch.device):
 
 
 def folder_loader(cfg: Config, data_root: str, batch_size: int, num_workers: int):
-    """The config's train dataloader (its pipeline, its collate) over a folder of images."""
+    """The train dataloader of a config (already through :func:`apply_speed_config`: its
+    pipeline, pinning and collate) over a folder of images."""
     loader = copy.deepcopy(cfg.train_dataloader)
     pipeline = loader.dataset.pipeline
     loader.dataset = dict(type='ImageFolderDataset', data_root=data_root, pipeline=pipeline)
     loader.update(batch_size=batch_size, num_workers=num_workers, drop_last=True,
                   persistent_workers=num_workers > 0,
                   sampler=dict(type='InfiniteSampler', shuffle=True))
-    apply_speed_config(Config(dict(speed=cfg.get('speed') or {}, train_dataloader=loader,
-                                   model=dict())))
     return Runner.build_dataloader(loader)
 
 

@@ -60,6 +60,8 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
 
 def model_stride(model: nn.Module, level: str) -> int:
     """Stride of ``level`` in input pixels (measured with a 64 x 64 probe)."""
+    if level == 'dense':
+        return model.dense_stride()  # the model measures (and keeps) its own
     device = next(model.parameters()).device
     with torch.no_grad():
         out = extract_features(model, torch.zeros(1, 3, 64, 64, device=device), level)

@@ -275,3 +275,18 @@ def test_views_stay_float32_inside_the_amp_context():
             outs.append(pre(dict(inputs=[sample['inputs']],
                                  data_samples=[sample['data_samples']]))['inputs'])
     assert outs[1].dtype == torch.float32 and torch.equal(outs[0], outs[1])
+
+
+def test_maker_keeps_the_overlap_in_original_pixels():
+    # images shrunk to half size: the area bound applies in original pixels all the same
+    n, min_area = 200, 8000.0
+    maker = DeviceViewMaker([CROP_FLIP] * 2, min_overlap_area=min_area, seed=2)
+    images = torch.rand(n, 3, 60, 80) * 255
+    _, boxes, _, fallbacks = maker(images, torch.tensor([[60, 80]] * n),
+                                   torch.full((n, 2), 0.5))
+    lo = torch.maximum(boxes[0, :, :2], boxes[1, :, :2])
+    hi = torch.minimum(boxes[0, :, 2:], boxes[1, :, 2:])
+    shared = (hi - lo).clamp(min=0).prod(1)
+    assert (shared[~fallbacks[1]] >= min_area).all() and (~fallbacks[1]).any()
+    assert torch.equal(boxes[1][fallbacks[1]], boxes[0][fallbacks[1]]) and fallbacks[1].any()
+    assert boxes.max() > 80  # the boxes are in original pixels (160 x 120), not loaded ones

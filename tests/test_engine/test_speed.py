@@ -4,9 +4,9 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.amp import autocast
 
+from dense_ssl_mm.engine.benchmark import synthetic_data
 from dense_ssl_mm.engine.speed import apply_model_switches, apply_speed_config
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
 from ..helpers import tiny_model_cfg, tiny_moco_cfg, tiny_vader_cfg
 
 CFGS = dict(PixPro=tiny_model_cfg, VADeR=lambda: tiny_vader_cfg(queue_size=64),
@@ -20,17 +20,9 @@ def build(name):
     return model.train()
 
 
-def raw_batch(n=3, size=64, seed=0):
+def raw_batch():
     """What the dataloader gives: uint8 views and per-image PairedViewData."""
-    gen = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 256, (2, 3, size, size), generator=gen, dtype=torch.uint8)
-              for _ in range(n)]
-    samples = []
-    for i in range(n):
-        boxes = torch.tensor([[0., 0., 80., 80.], [20., 10., 100., 90.]]) + i
-        samples.append(PairedViewData(metainfo=dict(ori_shape=(120, 120)), boxes=boxes,
-                                      flips=torch.tensor([False, i % 2 == 1])))
-    return dict(inputs=inputs, data_samples=samples)
+    return synthetic_data(3, 64)
 
 
 def loss_of(model, data, seed=0):

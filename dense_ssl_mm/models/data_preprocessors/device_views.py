@@ -112,18 +112,18 @@ class DeviceViewMaker:
             pixels, flips bool ``(2, N)``, fallbacks bool ``(2, N)``.
         """
         gen = self._generator(images.device)
-        n, index = images.shape[0], torch.arange(images.shape[0], device=images.device)
+        n = images.shape[0]
         views, boxes, flips, fallbacks = [], [], [], []
+        first_box = None  # view 1's box in the pixels of the image as loaded
         for k, view in enumerate(self.views):
             crop = view['crop']
             overlap = None
-            if k == 1 and self.min_overlap_area is not None:  # in the image's own pixels
-                own = scales.to(boxes[0].dtype)
-                overlap = (boxes[0] * own[:, [1, 0, 1, 0]],
-                           self.min_overlap_area * own.prod(1, keepdim=True))
+            if k == 1 and self.min_overlap_area is not None:  # the area in those pixels too
+                overlap = (first_box, self.min_overlap_area * scales.prod(1, keepdim=True))
             box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop['scale'],
                                               crop['ratio'], crop['attempts'], gen, overlap)
-            x = crop_resize(images, index, sizes, box, self.size)
+            first_box = box if first_box is None else first_box
+            x = crop_resize(images, sizes, box, self.size)
             flip = torch.rand(n, generator=gen, device=images.device) < view.get('flip', 0.)
             x = where_views(flip, x.flip(-1), x)
             views.append(self._photometric(x, view['ops'], gen))

@@ -71,8 +71,8 @@ def sample_crop_boxes(sizes: Tensor, scale: Tuple[float, float], ratio: Tuple[fl
     return boxes, ~found
 
 
-def crop_resize(images: Tensor, index: Tensor, sizes: Tensor, boxes: Tensor,
-                out: Tuple[int, int], max_supersample: int = 4) -> Tensor:
+def crop_resize(images: Tensor, sizes: Tensor, boxes: Tensor, out: Tuple[int, int],
+                max_supersample: int = 4) -> Tensor:
     """Crop ``boxes`` out of padded images and resize them to ``out``, batched.
 
     Bilinear sampling at the output pixel centres (as ``F.interpolate(align_corners=False)``
@@ -83,9 +83,8 @@ def crop_resize(images: Tensor, index: Tensor, sizes: Tensor, boxes: Tensor,
 
     Args:
         images: ``(N, C, Hmax, Wmax)`` float, image ``i`` in its top-left ``sizes[i]``.
-        index: ``(M,)`` which image each view crops.
         sizes: ``(N, 2)`` ``(H, W)`` of the images.
-        boxes: ``(M, 4)`` crop boxes in pixels (x2, y2 exclusive).
+        boxes: ``(N, 4)`` one crop box per image, in pixels (x2, y2 exclusive).
         out: ``(h, w)`` output size.
     """
     h, w = out
@@ -97,21 +96,22 @@ def crop_resize(images: Tensor, index: Tensor, sizes: Tensor, boxes: Tensor,
     fx = (torch.arange(w * r, device=device, dtype=images.dtype) + 0.5) / (w * r)
     ys = boxes[:, 1:2] + fy * bh[:, None] - 0.5  # [M, h*r] pixel-centre coordinates
     xs = boxes[:, 0:1] + fx * bw[:, None] - 0.5
-    img_size = sizes[index].to(images.dtype)  # [M, 2]
+    img_size = sizes.to(images.dtype)  # [N, 2]
     ys = torch.minimum(ys.clamp(min=0), img_size[:, :1] - 1)
     xs = torch.minimum(xs.clamp(min=0), img_size[:, 1:] - 1)
     hmax, wmax = images.shape[-2:]
     gy = (2 * ys + 1) / hmax - 1  # grid_sample coordinates, align_corners=False
     gx = (2 * xs + 1) / wmax - 1
     grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), -1)
-    views = F.grid_sample(images[index], grid, mode='bilinear', padding_mode='border',
-                          align_corners=False)  # [M, C, h*r, w*r]
+    views = F.grid_sample(images, grid, mode='bilinear', padding_mode='border',
+                          align_corners=False)  # [N, C, h*r, w*r]
     return F.avg_pool2d(views, r) if r > 1 else views
 
 
 def luma(x: Tensor, weights: Sequence[float] = LUMA_BGR) -> Tensor:
-    """``(M, 3, h, w)`` -> ``(M, 1, h, w)`` weighted sum of the channels."""
-    return (x * x.new_tensor(weights).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    """``(M, 3, h, w)`` -> ``(M, 1, h, w)`` weighted sum of the channels (Python-float
+    weights: no host-to-device copy, hence no sync, per call)."""
+    return x[:, 0:1] * weights[0] + x[:, 1:2] * weights[1] + x[:, 2:3] * weights[2]
 
 
 def blend(x: Tensor, other: Tensor, factor: Tensor) -> Tensor:
@@ -148,8 +148,8 @@ def adjust_hue(x: Tensor, shift: Tensor, bgr: bool = True) -> Tensor:
     hue = (hue + shift.view(-1, 1, 1)) % 1.0
     sat = torch.where(value > 0, chroma / torch.where(value > 0, value, torch.ones_like(value)),
                       torch.zeros_like(value))
-    k = (torch.tensor([5., 3., 1.], device=x.device, dtype=x.dtype).view(1, 3, 1, 1) +
-         hue[:, None] * 6) % 6  # HSV -> RGB, channel by channel
+    offsets = torch.arange(5., 0., -2., device=x.device, dtype=x.dtype)  # 5, 3, 1 (R, G, B)
+    k = (offsets.view(1, 3, 1, 1) + hue[:, None] * 6) % 6  # HSV -> RGB, channel by channel
     rgb = value[:, None] - (value * sat)[:, None] * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
     out = rgb * 255
     return out.flip(1) if bgr else out
@@ -201,10 +201,12 @@ def color_jitter(x: Tensor, strengths: Sequence[float], prob: float,
                               [uniform(-hue, hue, (m, ), generator, device)])
     else:
         apply, order, factors = drawn
-    active = torch.tensor([v > 0 for v in strengths], device=device)  # [4]
     for step in range(4):
         op = order[:, step]  # [M] the op each view applies at this step
-        use = apply & active[op]
+        use = apply
+        for j, strength in enumerate(strengths):
+            if strength <= 0:  # an op of zero strength is skipped
+                use = use & (op != j)
         # brightness, contrast and saturation are one blend with another partner each:
         # black, the rounded mean grey, the grey image
         grey = luma(x)  # [M, 1, h, w]
