@@ -93,25 +93,25 @@ def test_load_from_restarts_schedule_and_resume_continues(tmp_path):
     loaded.load_from = str(tmp_path / 'a' / 'iter_4.pth')
     second = Runner.from_cfg(loaded)
     second.train()
-    # the schedule restarted: 2 updates, and the logged momentum is m at step 1 of 2
+    # the schedule restarted: 2 updates, using m(1) and m(2) of 2 (after step t: m(t + 1))
     assert int(second.model.momentum_steps) == 2
     hook = [h for h in second.hooks if type(h).__name__ == 'MomentumEncoderHook'][0]
     logged = second.message_hub.get_scalar('train/target_momentum').data[0]
-    assert list(logged) == [hook.target_momentum(0, 2), hook.target_momentum(1, 2)]
-    assert logged[0] == pytest.approx(0.9)  # m0, not the end of the old schedule (1.0)
+    assert list(logged) == [hook.target_momentum(1, 2), hook.target_momentum(2, 2)]
+    assert logged[0] == pytest.approx(0.95)  # m(1) of 2 from m0 = 0.9, not the old end (1.0)
 
 
 def test_load_from_vader_checkpoint_restarts_pixpro_schedule(tmp_path):
     torch.set_num_threads(1)
     vader = Runner.from_cfg(demo_cfg(tmp_path / 'v', 2, algorithm='VADeR'))
     vader.train()
-    cfg = demo_cfg(tmp_path / 'p', 1)
+    cfg = demo_cfg(tmp_path / 'p', 2)  # 2 steps: the first update uses m(1) of 2 = 0.95
     cfg.load_from = str(tmp_path / 'v' / 'iter_2.pth')
     pixpro = Runner.from_cfg(cfg)
     pixpro.train()
-    assert int(pixpro.model.momentum_steps) == 1
-    assert pixpro.message_hub.get_scalar('train/target_momentum').current() == \
-        pytest.approx(0.9)
+    assert int(pixpro.model.momentum_steps) == 2
+    assert pixpro.message_hub.get_scalar('train/target_momentum').data[0][0] == \
+        pytest.approx(0.95)
 
 
 def test_momentum_model_without_its_hook_is_refused(tmp_path):

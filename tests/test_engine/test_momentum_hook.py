@@ -64,10 +64,10 @@ def test_hook_applies_scheduled_ema_only_on_optimizer_steps():
         if (it + 1) % 2:
             assert int(model.momentum_steps) == steps
             continue
-        m = hook.target_momentum(steps, 4)
+        m = hook.target_momentum(steps + 1, 4)  # after optimizer step t: m(t + 1)
         assert runner.message_hub.scalars['train/target_momentum'] == m
         for n, p in model.target_backbone.named_parameters():
             assert torch.allclose(p, m * before[n] + (1 - m) * online[n], atol=1e-6)
     assert int(model.momentum_steps) == 4
     assert runner.message_hub.scalars['train/target_momentum'] == pytest.approx(
-        hook.target_momentum(3, 4))
+        hook.target_momentum(4, 4))

@@ -22,10 +22,16 @@ class MomentumEncoderHook(Hook):
       rising from ``m0`` at ``k = 0`` to ``m_end`` at ``k = K``;
     - ``'constant'`` (MoCo, VADeR): ``m(k) = m0``.
 
-    ``k`` is the number of updates already done, read from the model's checkpointed buffer
+    The update that follows optimizer step ``t`` (0-based) uses ``m(t + 1)``, the index of the
+    official PixPro code (and BYOL's): it updates the target at the start of iteration ``i``,
+    before the key forward, with ``m(i)`` and the online weights of step ``i - 1`` (its update
+    at iteration 0 copies identical weights), so the weights it averages with ``m(i)`` are ours
+    after step ``t = i - 1``. The constant schedules of MoCo v2, DenseCL and VADeR (whose
+    references also update before the key forward) do not depend on the index. ``t`` is the
+    number of updates already done, read from the model's checkpointed buffer
     ``momentum_steps``, so a resumed run continues the schedule exactly; ``K`` is the number of
     optimizer steps of the whole run (``ceil(max_iters / accumulative_counts)``), so iterations
-    that only accumulate gradients do not update the target. The value is logged as
+    that only accumulate gradients do not update the target; the last update uses ``m(K)``. The value is logged as
     ``target_momentum``. The hook keeps a host copy of ``k`` (read once before training), so
     a step costs no device-to-host sync.
 
@@ -55,7 +61,8 @@ class MomentumEncoderHook(Hook):
         self._step: Optional[int] = None  # host copy of model.momentum_steps
 
     def target_momentum(self, step: int, total_steps: int) -> float:
-        """m at update ``step`` (0-based) of ``total_steps``."""
+        """m(step) of a run of ``total_steps`` optimizer steps (the update after optimizer
+        step ``t`` uses ``step = t + 1``)."""
         if self.schedule == 'constant':
             return self.base_target_momentum
         progress = min(step, total_steps) / max(total_steps, 1)
@@ -87,7 +94,7 @@ class MomentumEncoderHook(Hook):
         if should_update is not None and not should_update():
             return
         model = self._unwrap(runner)
-        momentum = self.target_momentum(self._step, self.total_steps)
+        momentum = self.target_momentum(self._step + 1, self.total_steps)
         model.momentum_update(momentum)
         self._step += 1
         runner.message_hub.update_scalar('train/target_momentum', momentum)

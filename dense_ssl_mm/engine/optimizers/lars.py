@@ -16,8 +16,11 @@ class LARS(Optimizer):
     """SGD with momentum whose update of each tensor is rescaled by a trust ratio.
 
     For a tensor ``w`` with gradient ``g``: ``d = g + wd * w``;
-    ``d = d * eta * ||w|| / ||d||`` (ratio 1 where a norm is 0); ``v = mu * v + d``;
-    ``w = w - lr * v``. Tensors that are excluded (1-D ones, i.e. biases and norm weights, when
+    ``d = d * eta * ||w|| / (||d|| + eps)`` (ratio 1 where a norm is 0); ``v = mu * v + d``
+    (``v = d`` at the first step); ``w = w - lr * v``. This is the update of the official
+    PixPro code (``contrast/lars.py`` wrapping ``torch.optim.SGD``), epsilon included: it
+    matters most where ``d`` is tiny, e.g. the convs before a zero-initialised last BN scale,
+    whose first updates are weight decay alone. Tensors that are excluded (1-D ones, i.e. biases and norm weights, when
     ``exclude_bias_and_norm``; or any parameter group with ``lars_exclude=True``) get neither
     weight decay nor the trust ratio: plain momentum SGD.
 
@@ -28,18 +31,27 @@ class LARS(Optimizer):
         weight_decay: Weight decay of the adapted tensors.
         eta: Trust coefficient (0.001 in the reference).
         exclude_bias_and_norm: Exclude 1-D tensors from decay and adaptation.
+        eps: Added to ``||d||`` in the trust ratio's denominator (1e-8 in the reference).
     """
 
     def __init__(self, params: Iterable, lr: float, momentum: float = 0.9,
                  weight_decay: float = 0.0, eta: float = 0.001,
-                 exclude_bias_and_norm: bool = True) -> None:
+                 exclude_bias_and_norm: bool = True, eps: float = 1e-8) -> None:
         check_number('LARS', 'lr', lr, 0)
         check_number('LARS', 'momentum', momentum, 0, 1, high_open=True)
         check_number('LARS', 'weight_decay', weight_decay, 0)
         check_number('LARS', 'eta', eta, 0, low_open=True)
-        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta,
+        check_number('LARS', 'eps', eps, 0)
+        defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta, eps=eps,
                         exclude_bias_and_norm=exclude_bias_and_norm, lars_exclude=False)
         super().__init__(params, defaults)
+
+    def __setstate__(self, state: dict) -> None:
+        # An optimizer state saved before ``eps`` existed has groups without it: they take
+        # this optimizer's own value (its constructor's).
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault('eps', self.defaults['eps'])
 
     @torch.no_grad()
     def step(self, closure: Optional[Callable] = None):
@@ -63,7 +75,7 @@ class LARS(Optimizer):
                 w_norms = torch.stack(torch._foreach_norm(adapted))
                 g_norms = torch.stack(torch._foreach_norm(grads))
                 trust = torch.where((w_norms > 0) & (g_norms > 0),
-                                    group['eta'] * w_norms / g_norms, torch.ones_like(w_norms))
+                                    group['eta'] * w_norms / (g_norms + group['eps']), torch.ones_like(w_norms))
                 updates += torch._foreach_mul(grads, list(trust.unbind()))
             params = plain + adapted
             if not params:
