@@ -14,7 +14,7 @@ def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
     cfg = dict(
         type=algorithm,
         data_preprocessor=dict(type='PairedViewDataPreprocessor'),
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(3, ),
+        backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
                       norm_eval=False, zero_init_residual=False),
         neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32),
         head=dict(type='DenseContrastHead', loss=dict(
@@ -29,7 +29,7 @@ def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: i
     """VADeR on a ResNet-18 with 16 base channels and a 32-wide FPN."""
     return dict(
         type='VADeR', data_preprocessor=dict(type='PairedViewDataPreprocessor'),
-        backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
+        backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
                       norm_eval=False),
         neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
                   out_channels=out_channels),
@@ -42,7 +42,7 @@ def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: i
 def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
     """MoCo v2 or DenseCL on a ResNet-18 with 16 base channels, 128-64-32 projectors."""
     cfg = dict(type=algorithm, data_preprocessor=dict(type='PairedViewDataPreprocessor'),
-               backbone=dict(type='mmdet.ResNet', depth=18, base_channels=16, out_indices=(3, ),
+               backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
                              norm_eval=False, zero_init_residual=False),
                neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,
                          norm_cfg=None, with_avg_pool=True),

@@ -108,7 +108,7 @@ def test_dense_output_is_unit_128_at_stride_4_and_target_frozen():
     assert 'queue.queue' in model.state_dict() and 'queue.ptr' in model.state_dict()
     with pytest.raises(ValueError, match='VADeR needs a DenseContrastHead with '
                        'QueueInfoNCELoss .*got PixProConsistencyLoss'):
-        MODELS.build(dict(type='VADeR', backbone=dict(type='mmdet.ResNet', depth=18),
+        MODELS.build(dict(type='VADeR', backbone=dict(type='ResNet', depth=18),
                           neck=dict(type='DenseFPNNeck'), head=dict(type='DenseContrastHead')))
 
 

@@ -79,7 +79,7 @@ def test_pretraining_recipe(path):
     assert cfg.sync_bn == 'torch'
     hook = [h for h in cfg.custom_hooks if h.type == 'MomentumEncoderHook'][0]
     assert hook.base_target_momentum == 0.99 and hook.end_target_momentum == 1.0
-    assert cfg.model.backbone.type == 'mmdet.ResNet' and cfg.model.backbone.norm_eval is False
+    assert cfg.model.backbone.type == 'ResNet' and cfg.model.backbone.norm_eval is False
     assert cfg.model.backbone.zero_init_residual is True
     pipe = loader.dataset.pipeline[1].view_pipelines
     blur = [[t.prob for t in p if t.type == 'GaussianBlur'][0] for p in pipe]

@@ -23,7 +23,7 @@ BENCH = osp.join(REPO, 'configs', 'benchmarks')
 
 def pixpro_checkpoint(tmp_path, depth=18, **backbone):
     """A Runner-style checkpoint of a PixPro model whose target differs from its online net."""
-    model = build_tiny(backbone=dict(type='mmdet.ResNet', depth=depth, out_indices=(3, ),
+    model = build_tiny(backbone=dict(type='ResNet', depth=depth, out_indices=(3, ),
                                      norm_eval=False, **backbone),
                        neck=dict(type='ConvMLPNeck', in_channels=512 if depth < 50 else 2048,
                                  hid_channels=32, out_channels=16),

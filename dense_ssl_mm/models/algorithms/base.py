@@ -24,7 +24,8 @@ class MomentumAlgorithm(BaseModel):
     target follow its own forward passes, as in the reference code.
 
     Args:
-        backbone: Backbone config (``mmdet.ResNet`` so its weights load into mmdet/mmseg).
+        backbone: Backbone config (``ResNet``: mmdet's keys, no compiled ops; its weights
+            load into mmdet/mmseg).
         neck: Projector config.
         data_preprocessor: Data preprocessor config.
         init_cfg: Initialisation config.

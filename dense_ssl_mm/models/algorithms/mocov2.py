@@ -22,7 +22,7 @@ class MoCoV2(MomentumAlgorithm):
     :class:`WholeImage` matcher on ``(N, 128, 1, 1)`` maps and :class:`QueueInfoNCELoss`.
 
     Args:
-        backbone: Backbone config (``mmdet.ResNet``, C5 out).
+        backbone: Backbone config (``ResNet``, C5 out).
         neck: Global projector: ``ConvMLPNeck(with_avg_pool=True, norm_cfg=None)``,
             2048 -> 2048 -> 128.
         head: :class:`DenseContrastHead` config (``WholeImage``, ``QueueInfoNCELoss``,

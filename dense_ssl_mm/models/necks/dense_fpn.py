@@ -9,11 +9,13 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_number
+from .fpn import FPN
 
 
 @MODELS.register_module()
 class DenseFPNNeck(BaseModule):
-    """mmdet's ``FPN`` over C2-C5, merged into one map of L2-normalised embeddings.
+    """An :class:`FPN` (mmdet's keys) over C2-C5, merged into one map of L2-normalised
+    embeddings.
 
     Each pyramid level P2-P5 is upsampled (bilinear) to the stride of P2 (4) and the levels are
     summed; a 3x3 conv-norm-ReLU and a 1x1 conv then give ``out_channels`` (128) per pixel,
@@ -35,9 +37,8 @@ class DenseFPNNeck(BaseModule):
         super().__init__(init_cfg=init_cfg)
         for name, value in dict(fpn_channels=fpn_channels, out_channels=out_channels).items():
             check_number('DenseFPNNeck', name, value, 1, integer=True)
-        self.fpn = MODELS.build(dict(type='mmdet.FPN', in_channels=list(in_channels),
-                                     out_channels=fpn_channels, num_outs=len(in_channels),
-                                     norm_cfg=norm_cfg))
+        self.fpn = FPN(in_channels=list(in_channels), out_channels=fpn_channels,
+                       num_outs=len(in_channels), norm_cfg=norm_cfg)
         self.merge = ConvModule(fpn_channels, fpn_channels, 3, padding=1, norm_cfg=norm_cfg)
         self.embed = nn.Conv2d(fpn_channels, out_channels, 1)
 
