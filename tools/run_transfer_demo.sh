@@ -5,7 +5,7 @@
 # Extra args go to tools/benchmark_transfer.py (e.g. --branch momentum).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bash "$ROOT/tools/setup_env.sh"
+bash "$ROOT/tools/setup_env.sh" full
 cd "$ROOT"
 PY=${DSSL_VENV:-$ROOT/.venv}/bin/python
 PRETRAIN=${PRETRAIN:-work_dirs/pixpro_r18_demo}
