@@ -11,7 +11,7 @@ from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import PairedViewData
 from ..helpers import fixed_batch, tiny_moco_cfg
 
-BACKBONE = tiny_moco_cfg()['backbone']
+BACKBONE = dict(tiny_moco_cfg()['backbone'], type='mmdet.ResNet')  # the twin: mmdet's own
 
 
 def tiny(algorithm='DenseCL', queue_size=16):
