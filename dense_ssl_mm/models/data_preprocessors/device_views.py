@@ -6,7 +6,7 @@ from mmengine.dist import get_rank
 from torch import Tensor
 
 from .view_ops import (LUMA_BGR, color_jitter, crop_resize, gaussian_blur, grayscale,
-                       sample_crop_boxes, solarize, uniform, where_views)
+                       sample_crop_boxes, solarize, supersample_bound, uniform, where_views)
 
 #: The CPU view transforms this path reproduces (a view pipeline with another one is refused).
 SUPPORTED = ('RandomResizedCropWithBox', 'RandomFlip', 'ColorJitter', 'RandomGrayscale',
@@ -93,8 +93,9 @@ class DeviceViewMaker:
             if kind == 'RandomGrayscale':
                 x = grayscale(x, apply, op.get('channel_weights') or LUMA_BGR)
             elif kind == 'GaussianBlur':
-                sigma = uniform(*op.get('sigma_range', (0.1, 2.0)), (m, ), gen, device)
-                x = where_views(apply, gaussian_blur(x, sigma), x)
+                low, high = op.get('sigma_range', (0.1, 2.0))
+                sigma = uniform(low, high, (m, ), gen, device)
+                x = where_views(apply, gaussian_blur(x, sigma, max_sigma=high), x)
             elif kind == 'Solarize':
                 x = where_views(apply, solarize(x, op.get('threshold', 128)), x)
         return x
@@ -113,6 +114,7 @@ class DeviceViewMaker:
         """
         gen = self._generator(images.device)
         n = images.shape[0]
+        supersample = supersample_bound(tuple(images.shape[-2:]), self.size)  # no sync
         views, boxes, flips, fallbacks = [], [], [], []
         first_box = None  # view 1's box in the pixels of the image as loaded
         for k, view in enumerate(self.views):
@@ -123,7 +125,7 @@ class DeviceViewMaker:
             box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop['scale'],
                                               crop['ratio'], crop['attempts'], gen, overlap)
             first_box = box if first_box is None else first_box
-            x = crop_resize(images, sizes, box, self.size)
+            x = crop_resize(images, sizes, box, self.size, supersample=supersample)
             flip = torch.rand(n, generator=gen, device=images.device) < view.get('flip', 0.)
             x = where_views(flip, x.flip(-1), x)
             views.append(self._photometric(x, view['ops'], gen))

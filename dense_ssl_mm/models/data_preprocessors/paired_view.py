@@ -48,8 +48,9 @@ class PairedViewDataPreprocessor(BaseDataPreprocessor):
                    samples: List[PairedViewData]) -> Tuple[torch.Tensor, PairedViewData]:
         """Device path: pad the decoded images into one batch on the device (one copy per
         image, as any collation), make both views, record their geometry."""
-        sizes = torch.tensor([tuple(img.shape[-2:]) for img in images])
-        n, (hmax, wmax) = len(images), sizes.max(0).values.tolist()
+        shapes = [tuple(img.shape[-2:]) for img in images]  # host ints: no tensor, no sync
+        n, hmax, wmax = len(images), max(h for h, _ in shapes), max(w for _, w in shapes)
+        sizes = torch.tensor(shapes)
         batch = torch.zeros(n, 3, hmax, wmax, dtype=torch.uint8, device=self.device)
         for i, img in enumerate(images):
             batch[i, :, :img.shape[-2], :img.shape[-1]].copy_(img, non_blocking=self._non_blocking)

@@ -71,26 +71,41 @@ def sample_crop_boxes(sizes: Tensor, scale: Tuple[float, float], ratio: Tuple[fl
     return boxes, ~found
 
 
+def supersample_bound(padded_size: Tuple[int, int], out: Tuple[int, int],
+                      max_supersample: int = 4) -> int:
+    """The supersampling factor that covers any crop of a padded ``(Hmax, Wmax)`` batch
+    resized to ``out``: ``ceil`` of the largest possible shrink, at most ``max_supersample``.
+    Known on the host from shapes alone, so choosing it costs no device sync."""
+    shrink = max(padded_size[0] / out[0], padded_size[1] / out[1])
+    return int(min(max_supersample, max(1, math.ceil(shrink))))
+
+
 def crop_resize(images: Tensor, sizes: Tensor, boxes: Tensor, out: Tuple[int, int],
-                max_supersample: int = 4) -> Tensor:
+                max_supersample: int = 4, supersample: Optional[int] = None) -> Tensor:
     """Crop ``boxes`` out of padded images and resize them to ``out``, batched.
 
     Bilinear sampling at the output pixel centres (as ``F.interpolate(align_corners=False)``
     on the crop); when a crop shrinks, every output pixel averages ``r x r`` bilinear samples
-    spread over its footprint (``r`` = the largest shrink factor of the batch, rounded up, at
-    most ``max_supersample``): antialiasing, like PIL's filter widening. Samples are clamped
-    to each image's own pixels, so the zero padding of smaller images is never read.
+    spread over its footprint: antialiasing, like PIL's filter widening. ``r`` is
+    ``supersample`` when given (the view maker passes :func:`supersample_bound`, free of
+    syncs), else the largest shrink factor of these boxes rounded up, at most
+    ``max_supersample`` (one device-to-host sync). Samples are clamped to each image's own
+    pixels, so the zero padding of smaller images is never read.
 
     Args:
         images: ``(N, C, Hmax, Wmax)`` float, image ``i`` in its top-left ``sizes[i]``.
         sizes: ``(N, 2)`` ``(H, W)`` of the images.
         boxes: ``(N, 4)`` one crop box per image, in pixels (x2, y2 exclusive).
         out: ``(h, w)`` output size.
+        max_supersample: Cap of the data-dependent ``r``.
+        supersample: A fixed ``r`` (no sync).
     """
     h, w = out
     bw, bh = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-    shrink = torch.maximum(bw / w, bh / h).max()
-    r = int(min(max_supersample, max(1, math.ceil(float(shrink)))))  # one sync per batch
+    r = supersample
+    if r is None:
+        shrink = torch.maximum(bw / w, bh / h).max()
+        r = int(min(max_supersample, max(1, math.ceil(float(shrink)))))  # a sync
     device = images.device
     fy = (torch.arange(h * r, device=device, dtype=images.dtype) + 0.5) / (h * r)  # [h*r]
     fx = (torch.arange(w * r, device=device, dtype=images.dtype) + 0.5) / (w * r)
@@ -155,11 +170,19 @@ def adjust_hue(x: Tensor, shift: Tensor, bgr: bool = True) -> Tensor:
     return out.flip(1) if bgr else out
 
 
-def gaussian_blur(x: Tensor, sigma: Tensor) -> Tensor:
+def gaussian_blur(x: Tensor, sigma: Tensor, max_sigma: Optional[float] = None) -> Tensor:
     """Per-view Gaussian blur, separable, reflect-101 borders, each kernel cut at cv2's
-    size for uint8 images (``round(6 sigma + 1) | 1`` taps) and renormalised."""
+    size for uint8 images (``round(6 sigma + 1) | 1`` taps) and renormalised.
+
+    The shared kernel is as wide as the widest view's needs: from ``max_sigma`` when given
+    (an upper bound of ``sigma`` known on the host, e.g. the config's sigma range: no sync;
+    the extra taps weigh 0), else from ``sigma.max()`` (one device-to-host sync).
+    """
     m, c, h, w = x.shape
-    radius = int(torch.clamp(torch.round(3 * sigma.max() + 0.5), min=1))  # one sync
+    if max_sigma is not None:
+        radius = max(1, math.ceil(3 * max_sigma + 0.5))  # >= every view's own half width
+    else:
+        radius = int(torch.clamp(torch.round(3 * sigma.max() + 0.5), min=1))  # a sync
     radius = min(radius, h - 1, w - 1)
     taps = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)  # [K]
     own = torch.div(torch.round(6 * sigma + 1).long() | 1, 2, rounding_mode='floor')  # [M]

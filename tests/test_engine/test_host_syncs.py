@@ -1,0 +1,102 @@
+"""Host syncs: the counter sees each kind, and no training step of ours asks for one."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from dense_ssl_mm.engine.benchmark import (build_for_benchmark, synthetic_data,
+                                           synthetic_images)
+from dense_ssl_mm.engine.speed import apply_speed_config
+from dense_ssl_mm.utils.host_syncs import HostSyncCounter
+from tests.helpers import REPO
+
+x = torch.arange(6.0)
+mask = x > 2
+
+SYNCING = {
+    'item': lambda: x.sum().item(),
+    'float()': lambda: float(x.sum()),
+    'bool()': lambda: bool(x.sum() > 0),
+    'nonzero': lambda: torch.nonzero(mask),
+    'where(cond)': lambda: torch.where(mask),
+    'boolean-mask index': lambda: x[mask],
+    'boolean-mask assignment': lambda: x.clone().__setitem__(mask, 0.0),
+    'masked_select': lambda: torch.masked_select(x, mask),
+    'equal': lambda: torch.equal(x, x),
+    'unique': lambda: torch.unique(x),
+    'repeat_interleave': lambda: torch.repeat_interleave(torch.tensor([1, 2])),
+    'repeat_interleave(x, tensor)': lambda: x[:2].repeat_interleave(torch.tensor([1, 2])),
+    'bincount': lambda: torch.bincount(torch.tensor([0, 2])),
+    '.cpu()': lambda: x.cpu(),
+    '.tolist()': lambda: x.tolist(),
+    '.numpy()': lambda: x.numpy(),
+    ".to('cpu')": lambda: x.to('cpu'),
+}
+
+NOT_SYNCING = {
+    'arithmetic': lambda: (x * 2 + 1).sum(),
+    'where(cond, a, b)': lambda: torch.where(mask, x, -x),
+    'integer index': lambda: x[torch.tensor([0, 2])],
+    'masked_fill': lambda: x.masked_fill(mask, 0.0),
+    'repeat_interleave with output_size': lambda: torch.repeat_interleave(
+        x[:2], torch.tensor([1, 2]), output_size=3),
+    'repeat_interleave by an int': lambda: x.repeat_interleave(2),
+    'bincount with minlength': lambda: torch.bincount(torch.tensor([0, 2]), minlength=3),
+    'argmax': lambda: x.argmax(),
+    '.to(dtype)': lambda: x.to(torch.float64),
+}
+
+
+@pytest.mark.parametrize('name', list(SYNCING))
+def test_counter_sees_each_sync(name):
+    with HostSyncCounter() as counter:
+        SYNCING[name]()
+    assert len(counter.syncs) >= 1, name
+    assert all(s.file == __file__ for s in counter.syncs)  # attributed to the asking line
+
+
+@pytest.mark.parametrize('name', list(NOT_SYNCING))
+def test_counter_ignores_async_operations(name):
+    with HostSyncCounter() as counter:
+        NOT_SYNCING[name]()
+    assert counter.syncs == [], counter.report()
+
+
+def test_counter_restores_the_tensor_methods():
+    methods = {m: getattr(torch.Tensor, m) for m in ('cpu', 'tolist', 'numpy', 'to')}
+    with HostSyncCounter():
+        assert torch.Tensor.tolist is not methods['tolist']
+    assert {m: getattr(torch.Tensor, m) for m in methods} == methods
+
+
+def test_counter_attributes_to_our_innermost_frame():
+    from dense_ssl_mm.models.matchers.geometric_positives import GeometricPositives  # noqa
+    from dense_ssl_mm.utils import validation
+    with HostSyncCounter() as counter:
+        validation.check_number('t', 'v', 1.0)  # no tensor: nothing
+        torch.tensor([1.0]).item()
+    assert len(counter.syncs) == 1 and counter.from_package('dense_ssl_mm') == []
+    assert osp.basename(counter.syncs[0].file) == 'test_host_syncs.py'
+
+
+DEMOS = ['pixpro_r18_demo', 'pixcontrast_r18_demo', 'vader_r18_fpn_demo', 'densecl_r18_demo',
+         'mocov2_r18_demo']
+
+
+@pytest.mark.parametrize('device_views', [False, True], ids=['cpu-views', 'device-views'])
+@pytest.mark.parametrize('demo', DEMOS)
+def test_training_step_has_no_host_sync_from_our_code(demo, device_views):
+    torch.manual_seed(0)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', f'{demo}.py'))
+    if device_views:
+        cfg.speed = dict(device_views=True)
+    cfg = apply_speed_config(cfg)
+    model, optim_wrapper = build_for_benchmark(cfg, torch.device('cpu'))
+    data = synthetic_images(2, 96, 128) if device_views else synthetic_data(2, 64)
+    model.train_step(data, optim_wrapper)  # first step: lazy set-up (parameter lists, ...)
+    data = synthetic_images(2, 96, 128, 1) if device_views else synthetic_data(2, 64, 1)
+    with HostSyncCounter() as counter:
+        model.train_step(data, optim_wrapper)
+    ours = counter.from_package('dense_ssl_mm')
+    assert ours == [], '\n'.join(f'{s.op} at {s.where()}' for s in ours)
