@@ -16,17 +16,19 @@ import itertools
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
                                            synthetic_data, synthetic_images, time_train_steps)
 from dense_ssl_mm.engine.speed import apply_speed_config
+from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, existing_file
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
+    parser.add_argument('config', type=existing_file('config'))
     parser.add_argument('--batch-size', type=int, default=8, help='images per step')
     parser.add_argument('--img-size', type=int, default=224, help='synthetic view size')
     parser.add_argument('--data-root', help='a folder of images: real-data mode')
@@ -34,11 +36,15 @@ def main(argv=None):
     parser.add_argument('--iters', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction, default={})
     args = parser.parse_args(argv)
 
     device = torch.device(args.device)
     cfg = Config.fromfile(args.config)
+    try:
+        check_pretraining_config(cfg, args.config, MODELS)
+    except ValueError as err:
+        parser.error(str(err))
     cfg.merge_from_dict(args.cfg_options)
     apply_speed_config(cfg)  # once: model, optimizer and dataloader settings together
     init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))

@@ -22,6 +22,7 @@ from mmengine.config import Config
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
+from dense_ssl_mm.utils.cli import check_config_key  # noqa: E402
 from dense_ssl_mm.utils.export import export_checkpoint as export  # noqa: E402
 from dense_ssl_mm.utils.launch import run_logged, tool_command  # noqa: E402
 
@@ -120,6 +121,11 @@ def main(argv=None) -> int:
     parser.add_argument('--cfg-options', nargs='+', default=[],
                         help='extra key=value overrides for every benchmark run')
     args = parser.parse_args(argv)
+    for option in args.cfg_options:
+        try:
+            check_config_key(option.split('=', 1)[0])
+        except ValueError as err:
+            parser.error(str(err))
     for config in args.configs:
         if not osp.isfile(config):
             parser.error(f'benchmark config {config!r} does not exist')

@@ -22,10 +22,13 @@ import os.path as osp
 import sys
 
 import torch
+from mmengine.config import Config
 
 from dense_ssl_mm.evaluation.compare import compare_methods, write_comparison
 from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
+from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils import install_checkpoint_io
+from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMOS = ['pixpro_r18_demo.py', 'pixcontrast_r18_demo.py', 'vader_r18_fpn_demo.py',
@@ -34,7 +37,7 @@ DEMOS = ['pixpro_r18_demo.py', 'pixcontrast_r18_demo.py', 'vader_r18_fpn_demo.py
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--configs', nargs='+',
+    parser.add_argument('--configs', nargs='+', type=existing_file('config'),
                         default=[osp.join(ROOT, 'configs', 'demo', c) for c in DEMOS])
     parser.add_argument('--work-dir', default='work_dirs/compare')
     parser.add_argument('--iters', type=int, default=150)
@@ -52,8 +55,10 @@ def main(argv=None) -> int:
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args(argv)
     for path in args.configs:
-        if not osp.isfile(path):
-            parser.error(f'config {path!r} does not exist')
+        try:
+            check_pretraining_config(Config.fromfile(path), path, MODELS)
+        except ValueError as err:
+            parser.error(str(err))
     install_checkpoint_io()
     logging.getLogger('mmengine').setLevel(logging.WARNING)  # weight-init reports of each eval
     work_dir = osp.abspath(args.work_dir)

@@ -18,13 +18,15 @@ from mmengine.config import Config
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from dense_ssl_mm.evaluation import LEVELS, build_eval_model, dense_eval, summary_line  # noqa
+from dense_ssl_mm.registry import MODELS  # noqa: E402
 from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
+from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file  # noqa: E402
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint', nargs='?')
+    parser.add_argument('config', type=existing_file('config'))
+    parser.add_argument('checkpoint', nargs='?', type=existing_file('checkpoint'))
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--images', help='folder of images for the correspondence protocol')
     parser.add_argument('--seg-root', help='labelled folder: images/ + masks/ (255 = ignore)')
@@ -39,13 +41,11 @@ def main(argv=None) -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args(argv)
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if path and not osp.isfile(path):
-            parser.error(f'{what} {path!r} does not exist')
     install_checkpoint_io()
     try:
-        model = build_eval_model(Config.fromfile(args.config), args.checkpoint, args.seed,
-                                 level=args.level)
+        cfg = Config.fromfile(args.config)
+        check_pretraining_config(cfg, args.config, MODELS)
+        model = build_eval_model(cfg, args.checkpoint, args.seed, level=args.level)
         metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
                              args.num_images, args.view_size, args.seed, args.seg_root,
                              args.seg_config, args.seg_size, args.batch_size,

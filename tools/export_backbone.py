@@ -13,20 +13,24 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from dense_ssl_mm.utils.cli import existing_file  # noqa: E402
 from dense_ssl_mm.utils.export import export_checkpoint  # noqa: E402
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('checkpoint', help='pretraining checkpoint (Runner .pth)')
+    parser.add_argument('checkpoint', type=existing_file('checkpoint'),
+                        help='pretraining checkpoint (Runner .pth)')
     parser.add_argument('out', help='output .pth (mmdet / mmseg / torchvision names)')
     parser.add_argument('--branch', choices=['online', 'momentum'], default='online',
                         help='online encoder (default, as PixPro exports) or momentum encoder')
     parser.add_argument('--detectron2', metavar='PKL', help='also write a detectron2 .pkl')
     parser.add_argument('--neck', metavar='PTH', help='also write the pretrained neck')
     args = parser.parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        parser.error(f'checkpoint {args.checkpoint!r} does not exist')
+    for option, path in (('out', args.out), ('--detectron2', args.detectron2),
+                         ('--neck', args.neck)):
+        if path and osp.isdir(path):
+            parser.error(f'{option} {path!r} is a directory, expected a file path')
     try:
         written = export_checkpoint(args.checkpoint, args.out, args.branch, args.detectron2,
                                     args.neck)

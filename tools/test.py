@@ -9,11 +9,12 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
+from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file  # noqa: E402
 from dense_ssl_mm.utils.launch import init_cpu_distributed, prepare_config  # noqa: E402
 
 
@@ -27,19 +28,16 @@ def to_json(value):
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
+    parser.add_argument('config', type=existing_file('config'))
+    parser.add_argument('checkpoint', type=existing_file('checkpoint'))
     parser.add_argument('--work-dir')
     parser.add_argument('--out-metrics', help='write the metrics as JSON to this file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{what} file {path!r} does not exist')
     install_checkpoint_io()
     cfg = Config.fromfile(args.config)
     args.resume = None

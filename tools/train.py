@@ -8,20 +8,21 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from dense_ssl_mm.registry import RUNNERS  # noqa: E402
 from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
+from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file  # noqa: E402
 from dense_ssl_mm.utils.launch import (init_cpu_distributed, prepare_config,  # noqa: E402
                                        train_reporting_stops)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model from an OpenMMLab config')
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', type=existing_file('config'), help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument(
@@ -31,7 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='mixed precision (needs a GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale lr by real batch / auto_scale_lr.base_batch_size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config keys, e.g. train_dataloader.batch_size=32')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')

@@ -12,7 +12,9 @@ code (a dispatch mode for the aten operations, wrappers for the Python-level cop
 innermost stack frame of the package that asked for it.
 
 Run on a CPU it is conservative: it also reports such operations on tensors that would stay on
-the host in a GPU run (e.g. a ``.tolist()`` of a data-loader tensor).
+the host in a GPU run (e.g. a ``.tolist()`` of a data-loader tensor). The one exception is
+``.to(device)``, counted only when a tensor off the CPU goes to the CPU: on a CPU the model's
+device *is* the CPU, and a host-to-device copy does not make the GPU wait.
 
 Example::
 
@@ -138,7 +140,8 @@ class HostSyncCounter(TorchDispatchMode):
 
         def to(tensor, *args, **kwargs):
             target = kwargs.get('device', args[0] if args else None)
-            if isinstance(target, (str, torch.device)) and torch.device(target).type == 'cpu':
+            if isinstance(target, (str, torch.device)) and tensor.device.type != 'cpu' and \
+                    torch.device(target).type == 'cpu':
                 counter._record(".to('cpu')")
             return original(tensor, *args, **kwargs)
 

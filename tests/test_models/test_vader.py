@@ -70,6 +70,23 @@ def test_queue_keeps_last_keys_of_a_long_batch():
     assert sorted(q.queue[:, 0].tolist()) == [2., 3., 4., 5.] and int(q.ptr) == 0
 
 
+@pytest.mark.parametrize('size, batch', [(7, 3), (7, 7), (5, 12), (16, 40)])
+def test_sync_free_masked_enqueue_equals_boolean_indexing(size, batch):
+    """``enqueue(keys, valid)`` (no host sync) against the plain rule ``enqueue(keys[valid])``
+    over many steps with random masks, including all-valid, none-valid and batches longer
+    than the queue."""
+    gen = torch.Generator().manual_seed(size * 100 + batch)
+    ours, reference = FeatureQueue(size, 3), FeatureQueue(size, 3)
+    reference.load_state_dict(ours.state_dict())
+    for step in range(25):
+        keys = torch.randn(batch, 3, generator=gen)
+        valid = torch.rand(batch, generator=gen) < [0.5, 1.0, 0.0, 0.9, 0.2][step % 5]
+        ours.enqueue(keys, valid)
+        reference.enqueue(keys[valid])
+        assert torch.equal(ours.queue, reference.queue), step
+        assert int(ours.ptr) == int(reference.ptr), step
+
+
 def test_nce_loss_matches_direct_computation_and_minimum():
     gen = torch.Generator().manual_seed(0)
     q = torch.randn(3, 4, generator=gen, dtype=torch.float64)

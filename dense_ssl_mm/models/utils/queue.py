@@ -49,8 +49,9 @@ class FeatureQueue(nn.Module):
             keys = torch.cat(all_gather(keys.contiguous()))
             if valid is not None:
                 valid = torch.cat(all_gather(valid.contiguous()))
-        if valid is not None:  # boolean indexing: a host sync, so only where keys are dropped
-            keys = keys[valid]
+        if valid is not None:
+            self._enqueue_valid(keys.to(self.queue.dtype), valid)
+            return
         keys = keys[-self.size:].to(self.queue.dtype)  # a batch longer than the queue
         n = keys.shape[0]
         if n == 0:
@@ -58,3 +59,24 @@ class FeatureQueue(nn.Module):
         slots = (self.ptr + torch.arange(n, device=keys.device)) % self.size
         self.queue.index_copy_(0, slots, keys)
         self.ptr.copy_((self.ptr + n) % self.size)
+
+    def _enqueue_valid(self, keys: Tensor, valid: Tensor) -> None:
+        """``enqueue(keys[valid])`` without a host sync: the number of valid keys stays on
+        the device, so the slots are found by a search instead of boolean indexing.
+
+        With ``n`` valid keys of which the last ``kept = min(n, size)`` are written, the slot
+        at offset ``d`` from ``ptr`` (``d < kept``) receives valid key number ``n - kept + d``,
+        found in ``keys`` as the first index whose running count of valid keys reaches it.
+        The whole queue is rewritten once (``size x dim`` values, no sync) rather than
+        ``n`` rows after a sync.
+        """
+        if keys.shape[0] == 0:
+            return
+        count = valid.reshape(-1).long().cumsum(0)  # [B] valid keys up to and including i
+        n = count[-1]
+        kept = torch.clamp(n, max=self.size)
+        offset = (torch.arange(self.size, device=keys.device) - self.ptr) % self.size
+        index = torch.searchsorted(count, n - kept + offset + 1).clamp(max=keys.shape[0] - 1)
+        written = (offset < kept)[:, None]
+        self.queue.copy_(torch.where(written, keys[index], self.queue))
+        self.ptr.copy_((self.ptr + kept) % self.size)
