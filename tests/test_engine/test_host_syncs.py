@@ -110,3 +110,48 @@ def test_training_step_has_no_host_sync_from_our_code(demo, device_views):
         model.train_step(data, optim_wrapper)
     ours = counter.from_package('dense_ssl_mm')
     assert ours == [], '\n'.join(f'{s.op} at {s.where()}' for s in ours)
+
+
+class CountIterations:
+    """A hook that counts host syncs from before to after the training iterations between
+    the first (which builds lazy state) and the last (end-of-run checks, evaluation and the
+    final checkpoint). Registered with the lowest priority: it starts after the other hooks'
+    ``before_train_iter`` and stops after all their ``after_train_iter``, so it sees the
+    data preprocessor, the step, the optimizer and every hook's per-step work after it."""
+
+    def __init__(self):
+        self.counter = HostSyncCounter()
+
+    def _counted(self, runner) -> bool:
+        return 1 <= runner.iter < runner.max_iters - 1
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if self._counted(runner):
+            self.counter.__enter__()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if self._counted(runner):
+            self.counter.__exit__(None, None, None)
+
+
+@pytest.mark.slow
+def test_runner_iterations_sync_only_in_mmengine_logging(tmp_path):
+    """A whole runner iteration of the PixPro demo (data preprocessor, step, LARS, momentum
+    hook, NaN guard, dense-eval hook between its evaluations, mmengine's hooks): our code
+    asks for no sync; mmengine's per-iteration logging does (listed by name)."""
+    from mmengine.hooks import Hook
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
+    cfg.train_cfg.max_iters = 5
+    cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
+    cfg.default_hooks.checkpoint.interval = 100
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    counting = type('Counting', (CountIterations, Hook), {})()
+    runner.register_hook(counting, priority='LOWEST')
+    runner.train()
+    syncs = counting.counter.syncs
+    assert syncs, 'mmengine logs the loss every iteration: the counter must see it'
+    assert counting.counter.from_package('dense_ssl_mm') == [], counting.counter.report()
+    assert all(osp.sep + 'mmengine' + osp.sep in s.file for s in syncs), \
+        counting.counter.report()
