@@ -12,6 +12,7 @@ the online and target branches, loss, backward, the config's optimizer) plus the
 update. Prints one markdown table row.
 """
 import argparse
+import copy
 import itertools
 import os.path as osp
 
@@ -21,6 +22,7 @@ from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
                                            synthetic_data, synthetic_images, time_train_steps)
+from dense_ssl_mm.engine.memory import config_view_size, estimate_step_memory
 from dense_ssl_mm.engine.speed import apply_speed_config
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, existing_file
@@ -29,8 +31,15 @@ from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, e
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config', type=existing_file('config'))
-    parser.add_argument('--batch-size', type=int, default=8, help='images per step')
-    parser.add_argument('--img-size', type=int, default=224, help='synthetic view size')
+    parser.add_argument('--batch-size', type=int,
+                        help='images per step (default 8; with --estimate-memory the '
+                        "config's per-GPU batch)")
+    parser.add_argument('--img-size', type=int,
+                        help="synthetic view size (default 224; with --estimate-memory the "
+                        "config's view size)")
+    parser.add_argument('--estimate-memory', action='store_true',
+                        help='estimate the memory of a training step with fake tensors '
+                        '(no arithmetic, any machine) instead of timing it')
     parser.add_argument('--data-root', help='a folder of images: real-data mode')
     parser.add_argument('--workers', type=int, default=4, help='dataloader workers (real data)')
     parser.add_argument('--iters', type=int, default=10)
@@ -48,6 +57,11 @@ def main(argv=None):
     cfg.merge_from_dict(args.cfg_options)
     apply_speed_config(cfg)  # once: model, optimizer and dataloader settings together
     init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))
+    if args.estimate_memory:
+        print(memory_table(cfg, args.config, args.batch_size, args.img_size))
+        return
+    args.batch_size = args.batch_size or 8
+    args.img_size = args.img_size or 224
     model, optim_wrapper = build_for_benchmark(cfg, device)
     if args.data_root:
         batches = iter(folder_loader(cfg, args.data_root, args.batch_size, args.workers))
@@ -68,6 +82,25 @@ def main(argv=None):
           f'{args.batch_size} | {switches} | {result["step_s"]:.3f} | '
           f'{result["images"] / result["step_s"]:.1f} | {result["data_wait"] * 100:.1f} % | '
           f'{peak_memory(device)} | {result["loss"]:.4f} |')
+
+
+def memory_table(cfg, config_path: str, batch_size=None, img_size=None) -> str:
+    """Estimated memory of a training step of ``cfg`` in fp32 and bf16, as a markdown table."""
+    batch_size = batch_size or cfg.train_dataloader.batch_size
+    img_size = img_size or config_view_size(cfg)
+    data = synthetic_data(batch_size, img_size)
+    rows = {}
+    for name, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
+        model, optim_wrapper = build_for_benchmark(copy.deepcopy(cfg), torch.device('cpu'))
+        rows[name] = estimate_step_memory(model, optim_wrapper, data, dtype)
+    fits = ', '.join(f'{gb} GB {"yes" if rows["bf16"]["total"] + 0.5 < gb * 0.93 else "no"}'
+                     for gb in (24, 40, 80))
+    name = osp.splitext(osp.basename(config_path))[0]
+    return ('| config | batch | views | parameters + buffers | step peak fp32 / bf16 | '
+            'total fp32 / bf16 | fits (bf16 + 0.5 GiB context) |\n|---|---|---|---|---|---|---|\n'
+            f'| {name} | {batch_size} | 2 x {img_size} px | {rows["fp32"]["model"]:.2f} GiB | '
+            f'{rows["fp32"]["step"]:.2f} / {rows["bf16"]["step"]:.2f} GiB | '
+            f'{rows["fp32"]["total"]:.2f} / {rows["bf16"]["total"]:.2f} GiB | {fits} |')
 
 
 if __name__ == '__main__':
