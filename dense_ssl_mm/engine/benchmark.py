@@ -108,4 +108,4 @@ def time_train_steps(model, optim_wrapper, batches: Iterator[dict], iters: int, 
     sync()
     total = clock() - start
     return dict(step_s=total / iters, data_wait=waited / total, images=images,
-                loss=float(losses['loss']) if losses else float('nan'))
+                loss=float(losses['loss'].detach()) if losses else float('nan'))

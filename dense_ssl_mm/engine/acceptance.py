@@ -1,0 +1,456 @@
+"""The GPU acceptance run: every figure the README promises, in one command, within a budget.
+
+Stages (each gets a share of the wall-time budget and is skipped, with a note, once the
+budget is spent): ``environment``; ``step`` (PixPro R50, DenseCL R50, VADeR R50-FPN at the
+paper's per-GPU batch: fp32, ``bf16 + channels_last``, ``+ compile_backbone``; img/s, peak
+allocated memory against the fake-tensor estimate); ``end_to_end`` (JPEGs written to local
+disk through the real dataloader: CPU views with N workers against ``speed.device_views``,
+data-wait share); ``official`` (the official PixPro step interleaved with ours, when a
+checkout is given); ``eval_dense`` (200 view pairs, R50 C4); ``nan_guard`` (the weight check's
+cost per call and per iteration at its interval); ``ddp`` (a two-process NCCL step where two
+GPUs are visible). ``dry_run=True`` runs every stage for one step on the CPU with tiny sizes,
+so the command cannot rot before a GPU appears. Writes ``gpu_report.json`` and
+``gpu_report.md``.
+"""
+import copy
+import glob
+import importlib.util
+import itertools
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+
+from .benchmark import build_for_benchmark, folder_loader, synthetic_data, time_train_steps
+from .memory import estimate_step_memory
+from .speed import apply_speed_config
+
+GiB = 2**30
+SHARES = dict(environment=0.02, step=0.42, end_to_end=0.18, official=0.12, eval_dense=0.12,
+              nan_guard=0.04, ddp=0.10)
+METHODS = [('PixPro R50', 'configs/pixpro_r50_coco.py', 128),
+           ('DenseCL R50', 'configs/densecl_r50_coco.py', 32),
+           ('VADeR R50-FPN', 'configs/vader_r50_fpn_coco.py', 32)]
+VARIANTS = [('fp32', {}),
+            ('bf16 + channels_last', dict(bf16=True, channels_last=True)),
+            ('bf16 + channels_last + compile', dict(bf16=True, channels_last=True,
+                                                    compile_backbone=True))]
+
+
+class Budget:
+    """A wall-time budget split into stage shares (:data:`SHARES`). Stage ``i`` may run until
+    ``start + seconds * (shares of stages 1..i)``: time an earlier stage leaves unused
+    carries over, an overrun is taken from the stages after it.
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock, self.seconds = clock, seconds
+        self.start = clock()
+        self.deadline = self.start
+        self._share = 0.0
+
+    def begin(self, stage: str) -> float:
+        """Start ``stage``; the seconds it may use (0 when the budget is spent)."""
+        self._share += SHARES[stage]
+        self.deadline = self.start + self.seconds * min(1.0, self._share)
+        return max(0.0, self.stage_left())
+
+    def stage_left(self) -> float:
+        return self.deadline - self.clock()
+
+    def left(self) -> float:
+        return self.seconds - (self.clock() - self.start)
+
+
+def environment(device: torch.device) -> Dict[str, str]:
+    info = dict(python=platform.python_version(), torch=torch.__version__,
+                cuda=str(torch.version.cuda), device=str(device))
+    if device.type == 'cuda':
+        props = torch.cuda.get_device_properties(device)
+        info.update(gpu=props.name, gpu_memory=f'{props.total_memory / GiB:.1f} GiB',
+                    gpus_visible=str(torch.cuda.device_count()))
+        try:
+            out = subprocess.run(['nvidia-smi', '--query-gpu=driver_version',
+                                  '--format=csv,noheader'], capture_output=True, text=True,
+                                 timeout=20)
+            info['driver'] = out.stdout.strip().splitlines()[0] if out.returncode == 0 else '?'
+        except (OSError, subprocess.TimeoutExpired, IndexError):
+            info['driver'] = 'nvidia-smi not available'
+    else:
+        info.update(gpu='none (CPU)', cpu_threads=str(torch.get_num_threads()))
+    try:
+        import mmcv
+        import mmengine
+        info.update(mmcv=mmcv.__version__, mmengine=mmengine.__version__)
+        info['mmcv_ops'] = 'present' if importlib.util.find_spec('mmcv._ext') else \
+            'absent (pretraining needs none)'
+    except ImportError as err:
+        info['mmcv'] = f'not importable: {err}'
+    return info
+
+
+def _config(root: str, path: str, speed: dict, dry_run: bool) -> Config:
+    cfg = Config.fromfile(osp.join(root, path))
+    if speed:
+        cfg.speed = dict(speed)
+    if dry_run:  # a CPU cannot run mmengine's AMP wrapper
+        cfg.optim_wrapper.type = 'OptimWrapper'
+        for key in ('loss_scale', 'dtype'):
+            cfg.optim_wrapper.pop(key, None)
+    return apply_speed_config(cfg)
+
+
+def _peak_allocated(device: torch.device) -> Optional[float]:
+    return torch.cuda.max_memory_allocated(device) / GiB if device.type == 'cuda' else None
+
+
+def step_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+               log: Callable[[str], None]) -> List[dict]:
+    rows = []
+    size, iters, warmup = (64, 1, 0) if dry_run else (224, 10, 3)
+    variants = VARIANTS[:1] + [('channels_last', dict(channels_last=True))] if dry_run \
+        else VARIANTS
+    for (method, path, batch), (variant, speed) in itertools.product(METHODS, variants):
+        batch = 2 if dry_run else batch
+        row = dict(method=method, variant=variant, batch=batch, views=f'2 x {size} px')
+        rows.append(row)
+        if budget.stage_left() <= 0:
+            row['status'] = 'skipped: stage budget spent'
+            continue
+        try:
+            cfg = _config(root, path, speed, dry_run)
+            estimate = estimate_step_memory(
+                *build_for_benchmark(copy.deepcopy(cfg), torch.device('cpu')),
+                synthetic_data(batch, size), torch.bfloat16 if speed.get('bf16') else None)
+            torch.manual_seed(0)
+            model, optim_wrapper = build_for_benchmark(cfg, device)
+            result = time_train_steps(model, optim_wrapper,
+                                      itertools.repeat(synthetic_data(batch, size)),
+                                      iters, warmup, device)
+            peak = _peak_allocated(device)
+            row.update(status='ok', step_s=result['step_s'],
+                       img_s=result['images'] / result['step_s'], loss=result['loss'],
+                       estimate_gib=estimate['total'],
+                       peak_allocated_gib=peak,
+                       estimate_error=None if peak is None else estimate['total'] / peak - 1)
+            del model, optim_wrapper
+        except Exception as err:  # noqa: BLE001 - a failed row is reported, the run goes on
+            row['status'] = f'failed: {type(err).__name__}: {str(err)[:300]}'
+        log(f'step {method} {variant}: {row["status"]}')
+        if device.type == 'cuda':
+            torch.cuda.empty_cache()
+    return rows
+
+
+def write_jpegs(folder: str, count: int, height: int, width: int, seed: int = 0) -> str:
+    """``count`` JPEGs of smooth random scenes (decoding costs what a photo costs)."""
+    import cv2
+    os.makedirs(folder, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        small = rng.integers(0, 256, (height // 16, width // 16, 3), dtype=np.uint8)
+        image = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+        image = np.clip(image + rng.normal(0, 8, image.shape), 0, 255).astype(np.uint8)
+        cv2.imwrite(osp.join(folder, f'{i:05d}.jpg'), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return folder
+
+
+def end_to_end_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+                     work_dir: str, log: Callable[[str], None]) -> List[dict]:
+    count, (h, w) = (4, (120, 160)) if dry_run else (512, (480, 640))
+    folder = write_jpegs(osp.join(work_dir, 'jpegs'), count, h, w)
+    method, path, batch = METHODS[0]
+    batch = 2 if dry_run else batch
+    workers = 0 if dry_run else min(16, os.cpu_count() or 1)
+    iters, warmup = (1, 0) if dry_run else (8, 3)
+    rows = []
+    for pipeline, speed in (('CPU views', {}), ('device views', dict(device_views=True))):
+        speed = dict(speed, **({} if dry_run else dict(bf16=True, channels_last=True)))
+        row = dict(method=method, pipeline=pipeline, workers=workers, batch=batch,
+                   images=f'{count} JPEGs {w} x {h}')
+        rows.append(row)
+        if budget.stage_left() <= 0:
+            row['status'] = 'skipped: stage budget spent'
+            continue
+        try:
+            cfg = _config(root, path, speed, dry_run)
+            if dry_run:
+                _shrink_views(cfg, 64)
+            model, optim_wrapper = build_for_benchmark(cfg, device)
+            loader = iter(folder_loader(cfg, folder, batch, workers))
+            result = time_train_steps(model, optim_wrapper, loader, iters, warmup, device)
+            row.update(status='ok', step_s=result['step_s'],
+                       img_s=result['images'] / result['step_s'],
+                       data_wait=result['data_wait'])
+            del model, optim_wrapper, loader
+        except Exception as err:  # noqa: BLE001
+            row['status'] = f'failed: {type(err).__name__}: {str(err)[:300]}'
+        log(f'end to end {pipeline}: {row["status"]}')
+    return rows
+
+
+def _shrink_views(cfg: Config, size: int) -> None:
+    """Set every crop of the training pipeline (and the device view maker) to ``size``."""
+    def visit(node):
+        if isinstance(node, dict):
+            if node.get('type') == 'RandomResizedCropWithBox':
+                node['size'] = size
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+    visit(cfg.train_dataloader)
+    visit(cfg.model.get('data_preprocessor', {}))
+
+
+def _load_official_pixpro(official_dir: str):
+    """Import the official PixPro model and ResNet-50 from a checkout (by file path)."""
+    package = types.ModuleType('contrast')
+    package.__path__ = [osp.join(official_dir, 'contrast')]
+    models = types.ModuleType('contrast.models')
+    models.__path__ = [osp.join(official_dir, 'contrast', 'models')]
+    saved = {k: sys.modules.get(k) for k in ('contrast', 'contrast.models')}
+    sys.modules.update({'contrast': package, 'contrast.models': models})
+    try:
+        loaded = {}
+        for name, rel in (('contrast.resnet', 'resnet.py'), ('contrast.models.base', 'base.py'),
+                          ('contrast.models.PixPro', 'PixPro.py')):
+            file = osp.join(official_dir, 'contrast', *([] if name == 'contrast.resnet'
+                                                        else ['models']), rel)
+            spec = importlib.util.spec_from_file_location(name, file)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            loaded[name] = module
+        return loaded['contrast.resnet'].resnet50, loaded['contrast.models.PixPro'].PixPro
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                sys.modules.pop(key, None)
+            else:
+                sys.modules[key] = value
+
+
+def official_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+                   official_dir: Optional[str], log: Callable[[str], None]) -> List[dict]:
+    """The official PixPro step (its model, SGD + its LARS rule, autocast) interleaved with
+    ours (bf16 + channels_last) on the same synthetic batch: rounds alternate the two."""
+    if not official_dir:
+        return [dict(status='skipped: no --official checkout given')]
+    if not osp.isfile(osp.join(official_dir, 'contrast', 'models', 'PixPro.py')):
+        return [dict(status=f'failed: {official_dir!r} has no contrast/models/PixPro.py')]
+    batch, size, rounds, steps = (2, 64, 1, 1) if dry_run else (128, 224, 3, 5)
+    try:
+        resnet50, official_cls = _load_official_pixpro(official_dir)
+        if not torch.distributed.is_initialized():  # the official code asks the world size
+            torch.distributed.init_process_group(
+                'gloo', init_method=f'file://{tempfile.mktemp()}', rank=0, world_size=1)
+        args = types.SimpleNamespace(
+            feature_dim=256, head_type='early_return', pixpro_p=2.0, pixpro_momentum=0.99,
+            pixpro_pos_ratio=0.7, pixpro_clamp_value=0.0, pixpro_transform_layer=1,
+            pixpro_ins_loss_weight=0.0, num_instances=118287, batch_size=batch, epochs=800,
+            start_epoch=1)
+        official = revert_sync_batchnorm(official_cls(resnet50, args)).to(device).train()
+        if not dry_run:
+            official = official.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.SGD(official.parameters(), lr=1.0, momentum=0.9)
+        gen = torch.Generator().manual_seed(0)
+        views = [torch.randn(batch, 3, size, size, generator=gen).to(device) for _ in range(2)]
+        coords = [torch.tensor([[0.0, 0.0, 1.0, 1.0]]).repeat(batch, 1).to(device)] * 2
+        dtype = torch.bfloat16 if device.type == 'cuda' else torch.float32
+
+        def official_step():
+            with torch.autocast(device.type, dtype=dtype, enabled=device.type == 'cuda'):
+                loss = official(views[0], views[1], coords[0], coords[1])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        speed = {} if dry_run else dict(bf16=True, channels_last=True)
+        cfg = _config(root, METHODS[0][1], speed, dry_run)
+        model, optim_wrapper = build_for_benchmark(cfg, device)
+        data = synthetic_data(batch, size)
+
+        def our_step():
+            model.train_step(data, optim_wrapper)
+            model.momentum_update(0.99)
+
+        times = dict(official=[], ours=[])
+        for _ in range(rounds):
+            for name, step in (('official', official_step), ('ours', our_step)):
+                if budget.stage_left() <= 0:
+                    break
+                step()  # warm-up of this round
+                _sync(device)
+                start = time.perf_counter()
+                for _ in range(steps):
+                    step()
+                _sync(device)
+                times[name].append((time.perf_counter() - start) / steps)
+        if not times['official'] or not times['ours']:
+            return [dict(status='skipped: stage budget spent')]
+        official_s, ours_s = min(times['official']), min(times['ours'])
+        log(f'official {official_s:.3f} s/step, ours {ours_s:.3f} s/step')
+        return [dict(status='ok', batch=batch, views=f'2 x {size} px',
+                     official_step_s=official_s, ours_step_s=ours_s,
+                     speedup=official_s / ours_s, rounds=len(times['ours']))]
+    except Exception as err:  # noqa: BLE001
+        return [dict(status=f'failed: {type(err).__name__}: {str(err)[:300]}')]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def eval_dense_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+                     work_dir: str, log: Callable[[str], None]) -> List[dict]:
+    from dense_ssl_mm.evaluation import build_eval_model, dense_eval
+    images = osp.join(work_dir, 'jpegs')
+    pairs, view = (2, 64) if dry_run else (200, 224)
+    cfg = Config.fromfile(osp.join(root, METHODS[0][1]))
+    try:
+        model = build_eval_model(cfg, None, 0, level='C4').to(device)
+        count = len(glob.glob(osp.join(images, '*.jpg')))
+        per_image = max(1, -(-pairs // count))
+        start = time.perf_counter()
+        metrics = dense_eval(model, osp.join(work_dir, 'eval_dense'), images, 'C4', count,
+                             view, 0, progress=False, pairs_per_image=per_image)
+        _sync(device)
+        seconds = time.perf_counter() - start
+        log(f'eval_dense: {count * per_image} pairs in {seconds:.1f} s')
+        return [dict(status='ok', pairs=count * per_image, level='C4', view=view,
+                     seconds=seconds, pairs_per_s=count * per_image / seconds,
+                     pck1_random_init=metrics.get('corr/pck@1'))]
+    except Exception as err:  # noqa: BLE001
+        return [dict(status=f'failed: {type(err).__name__}: {str(err)[:300]}')]
+
+
+def nan_guard_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+                    step_rows: List[dict], log: Callable[[str], None]) -> List[dict]:
+    from dense_ssl_mm.utils.finite import non_finite_names
+    cfg = _config(root, METHODS[0][1], {}, dry_run)
+    model, _ = build_for_benchmark(cfg, device)
+    named = list(model.named_parameters()) + list(model.named_buffers())
+    non_finite_names(named)
+    _sync(device)
+    calls = 3 if dry_run else 20
+    start = time.perf_counter()
+    for _ in range(calls):
+        assert not non_finite_names(named)
+    _sync(device)
+    per_call = (time.perf_counter() - start) / calls
+    step = next((r['step_s'] for r in step_rows
+                 if r.get('method') == METHODS[0][0] and r.get('status') == 'ok'), None)
+    interval = 50  # NonFiniteGuardHook's default
+    row = dict(status='ok', tensors=len(named), check_ms=per_call * 1e3, interval=interval)
+    if step:
+        row['share_of_step_time'] = per_call / interval / step
+    log(f'nan guard: {per_call * 1e3:.2f} ms per weight check')
+    return [row]
+
+
+def ddp_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+              work_dir: str, log: Callable[[str], None]) -> List[dict]:
+    gpus = torch.cuda.device_count() if device.type == 'cuda' else 0
+    if gpus < 2 and not dry_run:
+        return [dict(status=f'skipped: {gpus} GPU visible, a DDP step needs 2')]
+    backend = 'nccl' if gpus >= 2 else 'gloo'
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+           '--master_port=29533', osp.join(root, 'tools', 'train.py'),
+           osp.join(root, 'configs', 'demo', 'pixpro_r18_demo.py'), '--launcher', 'pytorch',
+           '--work-dir', osp.join(work_dir, 'ddp'), '--cfg-options', 'train_cfg.max_iters=3',
+           'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
+           'train_dataloader.persistent_workers=False', f'env_cfg.dist_cfg.backend={backend}',
+           'custom_hooks.1.interval=1000']
+    timeout = max(30.0, budget.stage_left())
+    start = time.perf_counter()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=root)
+    except subprocess.TimeoutExpired:
+        return [dict(status=f'skipped: did not finish within {timeout:.0f} s')]
+    seconds = time.perf_counter() - start
+    ok = proc.returncode == 0 and osp.isfile(osp.join(work_dir, 'ddp', 'iter_3.pth'))
+    log(f'ddp ({backend}): {"ok" if ok else "failed"} in {seconds:.1f} s')
+    return [dict(status='ok' if ok else f'failed: exit {proc.returncode}: '
+                 f'{proc.stderr.strip().splitlines()[-1:] if proc.stderr else ""}',
+                 backend=backend, processes=2, iters=3, seconds=seconds)]
+
+
+def run_acceptance(root: str, out_dir: str, budget_s: float = 480.0, dry_run: bool = False,
+                   official_dir: Optional[str] = None,
+                   log: Callable[[str], None] = print) -> dict:
+    """Run every stage within ``budget_s`` seconds; write and return the report."""
+    device = torch.device('cpu' if dry_run or not torch.cuda.is_available() else 'cuda')
+    if not dry_run and device.type != 'cuda':
+        raise RuntimeError('gpu_acceptance needs a GPU (torch.cuda.is_available() is False); '
+                           'use --dry-run to check the command on a CPU')
+    os.makedirs(out_dir, exist_ok=True)
+    init_default_scope('dense_ssl_mm')
+    budget = Budget(budget_s)
+    report = dict(mode='dry-run (CPU, tiny sizes)' if dry_run else 'GPU', budget_s=budget_s,
+                  stages={})
+    stages = report['stages']
+
+    def stage(name, fn):
+        allowed = budget.begin(name)
+        if allowed <= 0:
+            stages[name] = dict(rows=[dict(status='skipped: budget spent')], seconds=0.0)
+            return stages[name]['rows']
+        start = time.perf_counter()
+        rows = fn()
+        stages[name] = dict(rows=rows, seconds=time.perf_counter() - start,
+                            budget_s=allowed)
+        return rows
+
+    stage('environment', lambda: [environment(device)])
+    steps = stage('step', lambda: step_stage(root, device, dry_run, budget, log))
+    stage('end_to_end', lambda: end_to_end_stage(root, device, dry_run, budget, out_dir, log))
+    stage('official', lambda: official_stage(root, device, dry_run, budget, official_dir, log))
+    stage('eval_dense', lambda: eval_dense_stage(root, device, dry_run, budget, out_dir, log))
+    stage('nan_guard', lambda: nan_guard_stage(root, device, dry_run, budget, steps, log))
+    stage('ddp', lambda: ddp_stage(root, device, dry_run, budget, out_dir, log))
+    report['seconds'] = budget_s - budget.left()
+    with open(osp.join(out_dir, 'gpu_report.json'), 'w') as f:
+        json.dump(report, f, indent=2, default=str)
+    with open(osp.join(out_dir, 'gpu_report.md'), 'w') as f:
+        f.write(format_report(report))
+    return report
+
+
+def _cell(value) -> str:
+    if value is None:
+        return '-'
+    if isinstance(value, float):
+        return f'{value:.3g}' if abs(value) < 1000 else f'{value:.0f}'
+    return str(value)
+
+
+def format_report(report: dict) -> str:
+    """The report as markdown: one table per stage."""
+    lines = [f'# GPU acceptance report ({report["mode"]})', '',
+             f'Budget {report["budget_s"]:.0f} s, used {report["seconds"]:.0f} s.', '']
+    for name, stage in report['stages'].items():
+        rows = stage['rows']
+        lines += [f'## {name} ({stage["seconds"]:.1f} s)', '']
+        keys = list(dict.fromkeys(k for r in rows for k in r))
+        lines += ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)]
+        lines += ['| ' + ' | '.join(_cell(r.get(k)) for k in keys) + ' |' for r in rows]
+        lines.append('')
+    return '\n'.join(lines)
