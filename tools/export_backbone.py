@@ -27,10 +27,6 @@ def main(argv=None) -> None:
     parser.add_argument('--detectron2', metavar='PKL', help='also write a detectron2 .pkl')
     parser.add_argument('--neck', metavar='PTH', help='also write the pretrained neck')
     args = parser.parse_args(argv)
-    for option, path in (('out', args.out), ('--detectron2', args.detectron2),
-                         ('--neck', args.neck)):
-        if path and osp.isdir(path):
-            parser.error(f'{option} {path!r} is a directory, expected a file path')
     try:
         written = export_checkpoint(args.checkpoint, args.out, args.branch, args.detectron2,
                                     args.neck)

@@ -74,4 +74,4 @@ def test_export_refuses_missing_checkpoint_and_directory_outputs(tmp_path):
     ckpt = tmp_path / 'c.pth'
     ckpt.write_bytes(b'x')
     one_line_error(run('tools/export_backbone.py', ckpt, tmp_path),
-                   f"out '{tmp_path}' is a directory, expected a file path")
+                   f"output '{tmp_path}' is a folder; give a file name")
