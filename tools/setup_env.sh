@@ -162,7 +162,7 @@ fi
 
 log "installing the OpenMMLab stack and test tools"
 "${PIP[@]}" install -q -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
-  -r "$ROOT/requirements/tests.txt" --find-links "$CACHE"
+  -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/eval.txt" --find-links "$CACHE"
 log "installing dense_ssl_mm (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 

@@ -1,0 +1,65 @@
+"""Monitors on constructed features: known spectra and the expected extremes."""
+import math
+
+import pytest
+import torch
+
+from dense_ssl_mm.evaluation.monitors import (feature_monitors, position_r2, rankme,
+                                              spatial_share)
+
+
+def test_rankme_of_known_spectra_by_hand():
+    u, _ = torch.linalg.qr(torch.randn(50, 50, dtype=torch.float64))
+    v, _ = torch.linalg.qr(torch.randn(8, 8, dtype=torch.float64))
+
+    def with_spectrum(s):
+        return u[:, :8] @ torch.diag(torch.tensor(s, dtype=torch.float64)) @ v.t()
+
+    assert rankme(with_spectrum([1.0] * 8)) == pytest.approx(8.0, rel=1e-4)  # flat: full rank
+    assert rankme(with_spectrum([1.0] + [0.0] * 7)) == pytest.approx(1.0, rel=1e-4)
+    s = [4.0, 2.0, 1.0, 1.0, 0, 0, 0, 0]
+    p = [x / 8 for x in s if x]
+    expected = math.exp(-sum(q * math.log(q) for q in p))  # 3.36...
+    assert rankme(with_spectrum(s)) == pytest.approx(expected, rel=1e-4)
+    assert rankme(torch.zeros(10, 4)) == 1.0
+
+
+def constructed(kind, n=12, c=16, h=7, w=7, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    if kind == 'constant':
+        return torch.ones(n, c, h, w)
+    if kind == 'global':  # one vector per image, copied to every cell
+        return torch.randn(n, c, 1, 1, generator=gen).expand(n, c, h, w).clone()
+    if kind == 'position':  # the same smooth position map in every image
+        yy, xx = torch.meshgrid(torch.linspace(-1, 1, h), torch.linspace(-1, 1, w),
+                                indexing='ij')
+        basis = torch.stack([yy, xx, yy * xx, yy ** 2, xx ** 2])  # [5, h, w]
+        mix = torch.randn(c, 5, generator=gen)
+        return torch.einsum('ck,khw->chw', mix, basis).expand(n, c, h, w).clone()
+    if kind == 'content':  # every cell its own random content
+        return torch.randn(n, c, h, w, generator=gen)
+    raise ValueError(kind)
+
+
+def test_spatial_share_extremes():
+    assert spatial_share(constructed('constant')) == 0.0
+    assert spatial_share(constructed('global')) == pytest.approx(0.0, abs=1e-9)
+    assert spatial_share(constructed('position')) == pytest.approx(1.0, abs=1e-9)
+    assert 0.85 < spatial_share(constructed('content')) < 1.0
+
+
+def test_position_readout_extremes():
+    assert position_r2(constructed('position')) > 0.99
+    assert position_r2(constructed('content')) < 0.2
+    assert position_r2(constructed('global')) < 0.05
+    assert position_r2(constructed('constant')) < 0.05
+    with pytest.raises(ValueError, match='at least 2 images, got 1'):
+        position_r2(torch.randn(1, 4, 3, 3))
+
+
+def test_feature_monitors_reports_all_and_subsamples():
+    out = feature_monitors(constructed('content', n=4, c=8), max_cells=100)
+    assert set(out) == {'rankme', 'rankme_max', 'spatial_share', 'position_r2'}
+    assert out['rankme_max'] == 8 and 6 < out['rankme'] <= 8
+    collapsed = feature_monitors(constructed('global', n=4, c=8))
+    assert collapsed['spatial_share'] < 0.01
