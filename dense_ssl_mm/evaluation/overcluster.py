@@ -1,0 +1,123 @@
+"""Overclustering (Leopart, Ziegler & Asano, CVPR 2022; NeCo): k-means of frozen dense
+features, matched to the classes.
+
+Protocol (``../shared/docs/evaluation.md``): validation features (the reference: images at
+448, last-layer patch tokens); standardised per channel, PCA to 50 dimensions, k-means with
+100 iterations and 5 restarts (the lowest inertia kept) for each of 5 seeds; the cluster map
+and the ground truth resized (nearest) to 100 x 100, ignored pixels dropped; ``K`` = number
+of classes with Hungarian matching on IoU, ``K`` > classes (100 / 300 / 500) with
+many-to-one matching by precision; mIoU averaged over the seeds.
+"""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .matching import matched_miou
+
+SEEDS = (0, 1, 2, 3, 4)
+
+
+def pca_reduce(x: Tensor, dims: int = 50) -> Tensor:
+    """``(M, C)`` -> ``(M, min(dims, C))``: standardised per channel, projected on the top
+    principal directions (float64 SVD of the covariance)."""
+    x = x.double()
+    x = (x - x.mean(0)) / x.std(0, unbiased=False).clamp(min=1e-8)
+    if x.shape[1] <= dims:
+        return x.float()
+    _, _, vh = torch.linalg.svd(x.t() @ x / x.shape[0])  # rows: principal directions
+    return (x @ vh[:dims].t()).float()
+
+
+def kmeans(x: Tensor, k: int, iters: int = 100, restarts: int = 5, seed: int = 0,
+           backend: str = 'auto') -> Tensor:
+    """Cluster ids ``(M,)`` of ``(M, D)`` points: Lloyd's k-means, ``restarts`` runs from
+    k-means++ seeds, the run of lowest inertia kept. ``backend``: ``'faiss'`` (faiss.Kmeans
+    started from the same k-means++ seeds; its own random seeding falls into poor optima),
+    ``'torch'`` or ``'auto'`` (faiss when installed)."""
+    if k > x.shape[0]:
+        raise ValueError(f'k-means: {k} clusters for {x.shape[0]} points')
+    gen = torch.Generator().manual_seed(seed)
+    if backend in ('auto', 'faiss'):
+        try:
+            import faiss
+        except ImportError:
+            if backend == 'faiss':
+                raise
+        else:
+            data = np.ascontiguousarray(x.float().cpu().numpy())
+            best_obj, best_index = float('inf'), None
+            for _ in range(restarts):
+                init = np.ascontiguousarray(_kmeans_pp(x.float(), k, gen).numpy())
+                km = faiss.Kmeans(data.shape[1], k, niter=iters, seed=seed, verbose=False,
+                                  max_points_per_centroid=10**7)
+                km.train(data, init_centroids=init)
+                if km.obj[-1] < best_obj:
+                    best_obj, best_index = float(km.obj[-1]), km.index
+            return torch.from_numpy(best_index.search(data, 1)[1][:, 0]).long()
+    best, best_inertia = None, float('inf')
+    for _ in range(restarts):
+        centres = _kmeans_pp(x, k, gen)
+        for _ in range(iters):
+            assign = torch.cdist(x, centres).argmin(1)
+            sums = torch.zeros_like(centres).index_add_(0, assign, x)
+            counts = torch.bincount(assign, minlength=k).unsqueeze(1)
+            centres = torch.where(counts > 0, sums / counts.clamp(min=1), centres)
+        dist = torch.cdist(x, centres)
+        assign = dist.argmin(1)
+        inertia = float(dist.gather(1, assign[:, None]).pow(2).sum())
+        if inertia < best_inertia:
+            best, best_inertia = assign, inertia
+    return best
+
+
+def _kmeans_pp(x: Tensor, k: int, gen: torch.Generator) -> Tensor:
+    first = int(torch.randint(0, x.shape[0], (1, ), generator=gen))
+    centres = [x[first]]
+    nearest = ((x - x[first]) ** 2).sum(1)
+    for _ in range(1, k):
+        probs = nearest / nearest.sum() if float(nearest.sum()) > 0 else \
+            torch.full_like(nearest, 1.0 / len(nearest))
+        idx = int(torch.multinomial(probs, 1, generator=gen))
+        centres.append(x[idx])
+        nearest = torch.minimum(nearest, ((x - x[idx]) ** 2).sum(1))
+    return torch.stack(centres)
+
+
+def overcluster(features: Tensor, labels: Tensor, num_classes: int,
+                ks: Optional[Sequence[int]] = None, seeds: Sequence[int] = SEEDS,
+                pca_dims: int = 50, eval_size: int = 100, iters: int = 100,
+                restarts: int = 5, backend: str = 'auto') -> Dict[str, object]:
+    """mIoU of k-means clusters of ``(N, C, h, w)`` features against ``(N, H, W)`` labels.
+
+    Returns:
+        ``miou_k{K}`` (mean over seeds) and ``miou_k{K}_seeds`` for each ``K`` in ``ks``
+        (default: the number of classes, Hungarian; and 100 / 300 / 500 where there are that
+        many cells, many-to-one), with the settings.
+    """
+    n, c, h, w = features.shape
+    reduced = pca_reduce(features.permute(0, 2, 3, 1).reshape(-1, c), pca_dims)
+    target = F.interpolate(labels[:, None].float(), size=(eval_size, eval_size),
+                           mode='nearest')[:, 0].long()
+    ks = list(ks) if ks is not None else [num_classes] + [k for k in (100, 300, 500)
+                                                          if k < reduced.shape[0]]
+    out: Dict[str, object] = {}
+    for k in ks:
+        mode = 'hungarian' if k == num_classes else 'many_to_one'
+        if k < num_classes:
+            raise ValueError(f'overclustering needs K >= the {num_classes} classes, got {k}')
+        scores = []
+        for seed in seeds:
+            ids = kmeans(reduced, k, iters, restarts, seed, backend).view(n, 1, h, w)
+            cluster_map = F.interpolate(ids.float(), size=(eval_size, eval_size),
+                                        mode='nearest')[:, 0].long()
+            scores.append(matched_miou(cluster_map, target, num_classes, k, mode)['miou'])
+        out[f'miou_k{k}'] = float(np.mean(scores))
+        out[f'miou_k{k}_seeds'] = scores
+        out[f'matching_k{k}'] = mode
+    out['settings'] = dict(pca_dims=pca_dims, eval_size=eval_size, iters=iters,
+                           restarts=restarts, seeds=list(seeds), cells=int(reduced.shape[0]),
+                           feature_grid=[h, w])
+    return out
