@@ -9,7 +9,7 @@ import torch
 
 from .evaluate import evaluate_correspondence, evaluate_segmentation, features_of, load_images
 from .pictures import match_lines, pca_grid, save_png, similarity_map
-from .seg_data import count_classes, folder_pairs, load_pairs, mmseg_pairs
+from .seg_data import count_classes, folder_pairs, load_pairs, mask_max, mmseg_pairs
 
 
 IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
@@ -91,6 +91,112 @@ def dense_eval(model, work_dir: str, images: Optional[str] = None, level: str = 
     with open(osp.join(work_dir, 'metrics.json'), 'w') as f:
         json.dump(metrics, f, indent=1)
     return metrics
+
+
+PROTOCOLS = ('hummingbird', 'overcluster', 'linear', 'correspondence', 'health')
+
+
+def labelled_pairs(seg_root: Optional[str], seg_config: Optional[str],
+                   train_list: Optional[str] = None):
+    """``(train pairs, val pairs, num_classes or None, reduce_zero_label)`` of a labelled set;
+    ``train_list``: a file of training names (one per line, extension optional), e.g. a
+    Hummingbird training fraction."""
+    if seg_config:
+        train_pairs, num_classes, reduce = mmseg_pairs(seg_config, 'train')
+        val_pairs, _, _ = mmseg_pairs(seg_config, 'val')
+    elif seg_root:
+        train_pairs, val_pairs = folder_pairs(seg_root, 'train'), folder_pairs(seg_root, 'val')
+        num_classes, reduce = None, False
+    else:
+        raise ValueError('this protocol needs a labelled set: --seg-root or --seg-config')
+    if train_list:
+        names = {osp.splitext(osp.basename(line.split()[0]))[0]
+                 for line in open(train_list).read().splitlines() if line.strip()}
+        kept = [p for p in train_pairs if osp.splitext(osp.basename(p[0]))[0] in names]
+        if len(kept) != len(names):
+            raise ValueError(f'{train_list!r} names {len(names)} training images; '
+                             f'{len(kept)} of them are in the labelled set')
+        train_pairs = kept
+    return train_pairs, val_pairs, num_classes, reduce
+
+
+def run_protocols(model, protocols, work_dir: str, level: str = 'C4',
+                  images: Optional[str] = None, seg_root: Optional[str] = None,
+                  seg_config: Optional[str] = None, options: Optional[dict] = None,
+                  baseline=None, state=None, scalars_json: Optional[str] = None,
+                  progress: bool = True) -> Dict[str, object]:
+    """Run the named protocols; write one ``metrics.json`` naming each protocol with its
+    settings beside its numbers.
+
+    ``options`` (all optional): ``size`` (hummingbird 224, overcluster / linear 448),
+    ``passes`` (2), ``memory_size``, ``k`` (30), ``train_list``, ``resolution`` (100 or
+    ``'full'``), ``epochs`` (25), ``ks`` (overcluster K values), ``seeds``, ``view_size``,
+    ``num_images``, ``seed``, ``batch_size``.
+    """
+    from tqdm import tqdm
+    from .health import health_check
+    from .hummingbird import evaluate_hummingbird
+    from .linear_protocol import linear_probe_protocol
+    from .overcluster import overcluster
+    opts = dict(options or {})
+    bar = (lambda items: tqdm(items, leave=False)) if progress else None
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        raise ValueError(f'unknown protocol(s) {unknown}; expected some of {PROTOCOLS}')
+    results: Dict[str, object] = dict(level=level)
+    seed, batch = opts.get('seed', 0), opts.get('batch_size', 16)
+    needs_labels = [p for p in protocols if p in ('hummingbird', 'overcluster', 'linear')]
+    if needs_labels:
+        train_pairs, val_pairs, num_classes, reduce = labelled_pairs(
+            seg_root, seg_config, opts.get('train_list'))
+        if num_classes is None:  # 1 + the largest label of any mask, at full resolution
+            num_classes = max(mask_max(m) for _, m in train_pairs + val_pairs) + 1
+    for name in protocols:
+        start = time.perf_counter()
+        if name == 'hummingbird':
+            out = evaluate_hummingbird(model, level, train_pairs, val_pairs, num_classes,
+                                       opts.get('size', 224), opts.get('passes', 2),
+                                       opts.get('memory_size'), opts.get('k', 30), 0.02,
+                                       seed, reduce_zero_label=reduce, batch_size=batch,
+                                       progress=bar)
+        elif name == 'overcluster':
+            size = opts.get('size', 448)
+            val_images, val_labels = load_pairs(val_pairs, size, reduce)
+            feats = features_of(model, val_images, level, batch).cpu()
+            out = dict(protocol='overcluster', **overcluster(
+                feats, val_labels, num_classes, opts.get('ks'),
+                opts.get('seeds', (0, 1, 2, 3, 4))))
+            out['settings'].update(size=size, level=level, val_images=len(val_pairs),
+                                   num_classes=num_classes)
+        elif name == 'linear':
+            out = linear_probe_protocol(
+                lambda x: features_of(model, x, level, batch), train_pairs, val_pairs,
+                num_classes, opts.get('size', 448), opts.get('resolution', 100),
+                opts.get('epochs', 25), seed=seed, batch_size=batch, reduce_zero_label=reduce,
+                progress=bar, level=level)
+        elif name == 'correspondence':
+            if not images:
+                raise ValueError('the correspondence protocol needs --images')
+            paths = list_images(images, opts.get('num_images'))
+            corr, _ = evaluate_correspondence(model, load_images(paths), level,
+                                              opts.get('view_size', 224), seed, batch)
+            out = dict(protocol='correspondence', **corr,
+                       settings=dict(level=level, view_size=opts.get('view_size', 224),
+                                     seed=seed, images=len(paths)))
+        else:  # health
+            if not images or baseline is None:
+                raise ValueError('the health protocol needs held-out --images and a '
+                                 'random-init baseline')
+            paths = list_images(images, opts.get('num_images'))
+            out = dict(protocol='health', **health_check(
+                model, baseline, load_images(paths), level, opts.get('view_size', 224),
+                seed, batch, state, scalars_json))
+        out['seconds'] = round(time.perf_counter() - start, 2)
+        results[name] = out
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'metrics.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    return results
 
 
 def summary_line(metrics: Dict[str, float]) -> str:

@@ -104,3 +104,10 @@ def count_classes(*labels: Tensor) -> int:
     if values.numel() == 0:
         raise ValueError('the label maps hold no labelled pixel')
     return int(values.max()) + 1
+
+
+def mask_max(mask_path: str) -> int:
+    """The largest class index (255 excluded) of a mask file, -1 if it has none."""
+    mask = np.array(Image.open(mask_path))
+    values = mask[mask != IGNORE]
+    return int(values.max()) if values.size else -1

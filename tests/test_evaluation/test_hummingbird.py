@@ -135,3 +135,37 @@ def test_augment_pair_keeps_image_and_mask_aligned():
         pure = F.max_pool2d(lab[None].float(), 3, 1, 1)[0] == \
             -F.max_pool2d(-lab[None].float(), 3, 1, 1)[0]
         assert (dominant[pure] == lab[pure].long()).float().mean() > 0.98
+
+
+def write_scenes(folder, count, gen, size=48):
+    """``count`` colour scenes as JPEG images + PNG masks; their path pairs."""
+    import numpy as np
+    from PIL import Image
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = []
+    for i in range(count):
+        image, labels = colour_scene(gen, size)
+        Image.fromarray(image.permute(1, 2, 0).byte().numpy()).save(folder / f'{i}.png')
+        Image.fromarray(labels.numpy().astype(np.uint8)).save(folder / f'{i}_mask.png')
+        pairs.append((str(folder / f'{i}.png'), str(folder / f'{i}_mask.png')))
+    return pairs
+
+
+def test_linear_protocol_learns_colour_classes_at_its_resolution(tmp_path):
+    from dense_ssl_mm.evaluation.linear_protocol import linear_probe_protocol
+    gen = torch.Generator().manual_seed(6)
+    train, val = write_scenes(tmp_path / 't', 8, gen), write_scenes(tmp_path / 'v', 3, gen)
+
+    def features(x):
+        return (F.avg_pool2d(x, 8) - 127.5) / 100
+
+    out = linear_probe_protocol(features, train, val, 3, size=64, resolution=32, epochs=10,
+                                lr=0.5, batch_size=4)
+    assert out['miou'] > 0.8 and out['settings']['resolution'] == '32 x 32'
+    assert out['settings']['milestone'] == 8  # x 0.1 at 80 % of a shortened schedule
+    full = linear_probe_protocol(features, train, val, 3, size=64, resolution='full',
+                                 epochs=2, lr=0.5, batch_size=4)
+    assert full['settings']['resolution'].startswith('64 x 64 (full')
+    blind = linear_probe_protocol(lambda x: torch.randn(x.shape[0], 3, 8, 8), train, val, 3,
+                                  size=64, resolution=32, epochs=3, lr=0.5, batch_size=4)
+    assert blind['miou'] < out['miou'] - 0.3
