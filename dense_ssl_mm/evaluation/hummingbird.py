@@ -34,7 +34,7 @@ from torch import Tensor
 from dense_ssl_mm.models.data_preprocessors.view_ops import (adjust_brightness,
                                                               adjust_contrast, adjust_hue,
                                                               adjust_saturation)
-from .matching import matched_miou
+from .matching import faiss_backend, matched_miou
 from .segmentation import IGNORE
 
 HB_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
@@ -129,21 +129,14 @@ def nearest(memory: Tensor, queries: Tensor, k: int, backend: str = 'auto',
     """Exact ``k`` nearest memory rows by inner product: ``(scores, indices)``, each
     ``(Q, k)``, best first. ``backend``: ``'faiss'`` (flat inner-product index), ``'torch'``
     (chunked matrix product) or ``'auto'`` (faiss when installed)."""
-    if backend not in ('auto', 'faiss', 'torch'):
-        raise ValueError(f"backend must be 'auto', 'faiss' or 'torch', got {backend!r}")
+    faiss = faiss_backend(backend)
     k = min(k, memory.shape[0])
-    if backend in ('auto', 'faiss'):
-        try:
-            import faiss
-        except ImportError:
-            if backend == 'faiss':
-                raise
-        else:
-            index = faiss.IndexFlatIP(memory.shape[1])
-            index.add(np.ascontiguousarray(memory.float().cpu().numpy()))
-            scores, idx = index.search(np.ascontiguousarray(queries.float().cpu().numpy()), k)
-            return (torch.from_numpy(scores).to(queries.device),
-                    torch.from_numpy(idx).long().to(queries.device))
+    if faiss is not None:
+        index = faiss.IndexFlatIP(memory.shape[1])
+        index.add(np.ascontiguousarray(memory.float().cpu().numpy()))
+        scores, idx = index.search(np.ascontiguousarray(queries.float().cpu().numpy()), k)
+        return (torch.from_numpy(scores).to(queries.device),
+                torch.from_numpy(idx).long().to(queries.device))
     mem = memory.to(queries.device, queries.dtype)
     scores, idx = [], []
     for start in range(0, queries.shape[0], chunk):
@@ -292,11 +285,7 @@ def evaluate_hummingbird(model, level: str, train_pairs, val_pairs, num_classes:
     pred = hummingbird_predict(feature_fn, memory, memory_labels, val_images, k, temperature,
                                backend, batch_size)
     scores = hungarian_miou(pred, val_labels, num_classes)
-    try:
-        import faiss  # noqa: F401
-        search = 'faiss IndexFlatIP' if backend != 'torch' else 'torch (exact)'
-    except ImportError:
-        search = 'torch (exact)'
+    search = 'torch (exact)' if faiss_backend(backend) is None else 'faiss IndexFlatIP'
     return dict(protocol='hummingbird', miou=scores['miou'],
                 per_class_iou=scores['per_class_iou'],
                 identity_mapping=scores['identity_mapping'],

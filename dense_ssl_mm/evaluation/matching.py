@@ -17,6 +17,22 @@ IGNORE = 255
 MODES = ('hungarian', 'many_to_one', 'identity')
 
 
+def faiss_backend(backend: str):
+    """The ``faiss`` module when ``backend`` asks for it (``'faiss'``: required; ``'auto'``:
+    when installed), else None (``'torch'``, or ``'auto'`` without faiss)."""
+    if backend not in ('auto', 'faiss', 'torch'):
+        raise ValueError(f"backend must be 'auto', 'faiss' or 'torch', got {backend!r}")
+    if backend == 'torch':
+        return None
+    try:
+        import faiss
+    except ImportError:
+        if backend == 'faiss':
+            raise
+        return None
+    return faiss
+
+
 def confusion_matrix(pred: Tensor, labels: Tensor, num_classes: int,
                      num_pred: int) -> Tensor:
     """``(G, P)`` float64 pixel counts of (class, predicted id), ignoring label 255."""

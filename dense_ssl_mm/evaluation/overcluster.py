@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .matching import matched_miou
+from .matching import faiss_backend, matched_miou
 
 SEEDS = (0, 1, 2, 3, 4)
 
@@ -40,23 +40,18 @@ def kmeans(x: Tensor, k: int, iters: int = 100, restarts: int = 5, seed: int = 0
     if k > x.shape[0]:
         raise ValueError(f'k-means: {k} clusters for {x.shape[0]} points')
     gen = torch.Generator().manual_seed(seed)
-    if backend in ('auto', 'faiss'):
-        try:
-            import faiss
-        except ImportError:
-            if backend == 'faiss':
-                raise
-        else:
-            data = np.ascontiguousarray(x.float().cpu().numpy())
-            best_obj, best_index = float('inf'), None
-            for _ in range(restarts):
-                init = np.ascontiguousarray(_kmeans_pp(x.float(), k, gen).numpy())
-                km = faiss.Kmeans(data.shape[1], k, niter=iters, seed=seed, verbose=False,
-                                  max_points_per_centroid=10**7)
-                km.train(data, init_centroids=init)
-                if km.obj[-1] < best_obj:
-                    best_obj, best_index = float(km.obj[-1]), km.index
-            return torch.from_numpy(best_index.search(data, 1)[1][:, 0]).long()
+    faiss = faiss_backend(backend)
+    if faiss is not None:
+        data = np.ascontiguousarray(x.float().cpu().numpy())
+        best_obj, best_index = float('inf'), None
+        for _ in range(restarts):
+            init = np.ascontiguousarray(_kmeans_pp(x.float(), k, gen).numpy())
+            km = faiss.Kmeans(data.shape[1], k, niter=iters, seed=seed, verbose=False,
+                              max_points_per_centroid=10**7)
+            km.train(data, init_centroids=init)
+            if km.obj[-1] < best_obj:
+                best_obj, best_index = float(km.obj[-1]), km.index
+        return torch.from_numpy(best_index.search(data, 1)[1][:, 0]).long()
     best, best_inertia = None, float('inf')
     for _ in range(restarts):
         centres = _kmeans_pp(x, k, gen)
