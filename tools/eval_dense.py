@@ -100,7 +100,8 @@ def run_named(args, cfg, model) -> dict:
                    resolution=args.resolution if args.resolution == 'full'
                    else int(args.resolution), epochs=args.epochs, ks=args.ks,
                    seeds=tuple(args.cluster_seeds), view_size=args.view_size,
-                   num_images=args.num_images, seed=args.seed, batch_size=args.batch_size)
+                   num_images=args.num_images, pairs_per_image=args.pairs_per_image,
+                   seed=args.seed, batch_size=args.batch_size)
     if args.size:
         options['size'] = args.size
     baseline = state = scalars = None

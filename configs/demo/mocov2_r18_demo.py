@@ -35,7 +35,8 @@ train_dataloader = dict(
         ]))
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4'),
+    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
+         allow_training_images=True),  # six photos: the demo trains on all of them
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

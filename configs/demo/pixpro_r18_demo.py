@@ -56,7 +56,8 @@ default_hooks = dict(
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, end_target_momentum=1.0,
          schedule='cosine'),
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4'),
+    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
+         allow_training_images=True),  # six photos: the demo trains on all of them
 ]
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

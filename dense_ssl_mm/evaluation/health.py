@@ -86,12 +86,15 @@ def verdict(m: Dict[str, float], thresholds: Dict[str, float] = THRESHOLDS) -> s
 def health_check(model, baseline, images: Sequence[torch.Tensor], level: str = 'C4',
                  view_size: int = 224, seed: int = 0, batch_size: int = 16,
                  state: Optional[Dict[str, torch.Tensor]] = None,
-                 scalars_json: Optional[str] = None) -> Dict[str, object]:
+                 scalars_json: Optional[str] = None,
+                 pairs_per_image: int = 1) -> Dict[str, object]:
     """Monitors and verdict of ``model`` (trained) against ``baseline`` (the same config at
-    random initialisation) on held-out ``images`` (``(3, H, W)`` in [0, 255])."""
+    random initialisation) on held-out ``images`` (``(3, H, W)`` in [0, 255]); the PCK uses
+    ``pairs_per_image`` view pairs of each image."""
     from .evaluate import evaluate_correspondence, features_of
-    ours, _ = evaluate_correspondence(model, images, level, view_size, seed, batch_size)
-    base, _ = evaluate_correspondence(baseline, images, level, view_size, seed, batch_size)
+    pairs = list(images) * pairs_per_image
+    ours, _ = evaluate_correspondence(model, pairs, level, view_size, seed, batch_size)
+    base, _ = evaluate_correspondence(baseline, pairs, level, view_size, seed, batch_size)
     square = torch.stack([torch.nn.functional.interpolate(
         img[None].float(), size=(view_size, view_size), mode='bilinear', align_corners=False,
         antialias=True)[0] for img in images])
@@ -107,5 +110,5 @@ def health_check(model, baseline, images: Sequence[torch.Tensor], level: str = '
         m['loss_drop'] = loss_drop(scalars_json)
     m['verdict'] = verdict(m)
     m['settings'] = dict(level=level, view_size=view_size, seed=seed, images=len(images),
-                         thresholds=THRESHOLDS)
+                         pairs=len(pairs), thresholds=THRESHOLDS)
     return m

@@ -131,7 +131,7 @@ def run_protocols(model, protocols, work_dir: str, level: str = 'C4',
     ``options`` (all optional): ``size`` (hummingbird 224, overcluster / linear 448),
     ``passes`` (2), ``memory_size``, ``k`` (30), ``train_list``, ``resolution`` (100 or
     ``'full'``), ``epochs`` (25), ``ks`` (overcluster K values), ``seeds``, ``view_size``,
-    ``num_images``, ``seed``, ``batch_size``.
+    ``num_images``, ``pairs_per_image`` (1), ``seed``, ``batch_size``.
     """
     from tqdm import tqdm
     from .health import health_check
@@ -178,11 +178,13 @@ def run_protocols(model, protocols, work_dir: str, level: str = 'C4',
             if not images:
                 raise ValueError('the correspondence protocol needs --images')
             paths = list_images(images, opts.get('num_images'))
-            corr, _ = evaluate_correspondence(model, load_images(paths), level,
+            per_image = opts.get('pairs_per_image', 1)
+            corr, _ = evaluate_correspondence(model, load_images(paths) * per_image, level,
                                               opts.get('view_size', 224), seed, batch)
             out = dict(protocol='correspondence', **corr,
                        settings=dict(level=level, view_size=opts.get('view_size', 224),
-                                     seed=seed, images=len(paths)))
+                                     seed=seed, images=len(paths),
+                                     pairs=len(paths) * per_image))
         else:  # health
             if not images or baseline is None:
                 raise ValueError('the health protocol needs held-out --images and a '
@@ -190,7 +192,7 @@ def run_protocols(model, protocols, work_dir: str, level: str = 'C4',
             paths = list_images(images, opts.get('num_images'))
             out = dict(protocol='health', **health_check(
                 model, baseline, load_images(paths), level, opts.get('view_size', 224),
-                seed, batch, state, scalars_json))
+                seed, batch, state, scalars_json, opts.get('pairs_per_image', 1)))
         out['seconds'] = round(time.perf_counter() - start, 2)
         results[name] = out
     os.makedirs(work_dir, exist_ok=True)

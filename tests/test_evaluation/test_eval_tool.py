@@ -97,11 +97,13 @@ def test_hook_logs_pck_while_training_within_its_cost(tmp_path):
     torch.set_num_threads(1)
     cfg = demo_cfg(tmp_path, 4)
     cfg.custom_hooks.append(dict(type='DenseEvalHook', interval=2, num_images=3, view_size=64,
-                                 level='C4'))
+                                 level='C4', allow_training_images=True))
     runner = Runner.from_cfg(cfg)
     runner.train()
     lines = [json.loads(line) for line in open(tmp_path / 'dense_eval' / 'metrics.jsonl')]
     assert [r['iter'] for r in lines] == [0, 2, 4]
+    assert all(0 < r['health/rankme_share'] <= 1 and 0 <= r['health/spatial_share'] <= 1
+               for r in lines)
     assert all(0 <= r['corr/pck@1'] <= 1 for r in lines)
     assert osp.isfile(tmp_path / 'dense_eval' / 'curves.png')
     assert osp.isfile(tmp_path / 'dense_eval' / 'pca_iter_4.png')
@@ -171,3 +173,11 @@ def test_weights_that_do_not_fit_the_evaluated_level_are_named(tmp_path):
     with pytest.raises(ValueError, match=r"does not fit the neck of the config: \d+ missing "
                        r"\(e\.g\. \['neck\.mlp"):
         build_eval_model(pixpro_cfg, str(tmp_path / 'vader.pth'), required=('backbone', 'neck'))
+
+
+def test_hook_refuses_training_images_unless_allowed():
+    from dense_ssl_mm.engine.hooks import DenseEvalHook
+    with pytest.raises(ValueError, match='DenseEvalHook needs images=FOLDER of held-out'):
+        DenseEvalHook(interval=10)
+    DenseEvalHook(interval=10, images='held_out/')  # a folder: checked when training starts
+    DenseEvalHook(interval=10, allow_training_images=True)

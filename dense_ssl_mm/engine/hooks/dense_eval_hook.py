@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from dense_ssl_mm.evaluation import (evaluate_correspondence, list_images, load_images,
                                      pca_grid, save_png)
 from dense_ssl_mm.evaluation.features import LEVELS
+from dense_ssl_mm.evaluation.monitors import feature_monitors
 from dense_ssl_mm.registry import HOOKS
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
@@ -34,8 +35,11 @@ class DenseEvalHook(Hook):
 
     Args:
         interval: Iterations between evaluations.
-        images: Folder of evaluation images; None: a fixed, evenly spaced sample of the
-            training dataset's images.
+        images: Folder of **held-out** evaluation images (never trained on). None is
+            refused unless ``allow_training_images``.
+        allow_training_images: With ``images=None``, measure on a fixed, evenly spaced sample
+            of the training images (the demo, which has six photos); such numbers say the
+            path works, not that the features generalise.
         num_images: Images used (each gives one view pair).
         view_size: Side of the square views (the training crop size is a good choice).
         level: ``'C2'``..``'C5'`` or ``'dense'`` (the method's dense output).
@@ -47,8 +51,13 @@ class DenseEvalHook(Hook):
 
     def __init__(self, interval: int = 500, images: Optional[str] = None, num_images: int = 16,
                  view_size: int = 224, level: str = 'C4', seed: int = 0,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, allow_training_images: bool = False) -> None:
         owner = 'DenseEvalHook'
+        if images is None and not allow_training_images:
+            raise ValueError(
+                'DenseEvalHook needs images=FOLDER of held-out images (never trained on): '
+                'PCK on training images does not tell a healthy run from a broken one; '
+                'set allow_training_images=True to measure on a training sample anyway')
         self.interval = check_number(owner, 'interval', interval, 1, integer=True)
         self.num_images = check_number(owner, 'num_images', num_images, 1, integer=True)
         self.view_size = check_number(owner, 'view_size', view_size, 32, integer=True)
@@ -100,11 +109,19 @@ class DenseEvalHook(Hook):
         cost = self.eval_seconds / max(total, 1e-9)
         record = dict(iter=step, **metrics, cost=cost)
         self.history.append(record)
-        with open(osp.join(self.out_dir, 'metrics.jsonl'), 'a') as f:
-            f.write(json.dumps(record) + '\n')
         runner.visualizer.add_scalars(
             {k: v for k, v in metrics.items() if not k.endswith('num_matches')}, step=step)
         runner.visualizer.add_image('dense_eval/pca', picture, step=step)
+        views = first['feats'][0]  # view 1 of the first batch: [B, C, h, w]
+        if views.shape[0] >= 2:  # the health monitors of the held-out features
+            health = feature_monitors(views.float().cpu())
+            monitors = {'health/rankme_share': health['rankme'] / health['rankme_max'],
+                        'health/spatial_share': health['spatial_share'],
+                        'health/position_r2': health['position_r2']}
+            record.update(monitors)
+            runner.visualizer.add_scalars(monitors, step=step)
+        with open(osp.join(self.out_dir, 'metrics.jsonl'), 'a') as f:
+            f.write(json.dumps(record) + '\n')
         # before training starts the share of the run is meaningless (all of it)
         share = f'; cost so far {100 * cost:.1f} % of the run' if step > 0 else ''
         runner.logger.info(
