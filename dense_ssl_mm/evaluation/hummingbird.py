@@ -31,9 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dense_ssl_mm.models.data_preprocessors.view_ops import (adjust_brightness,
-                                                              adjust_contrast, adjust_hue,
-                                                              adjust_saturation)
+from dense_ssl_mm.models.data_preprocessors.view_ops import (
+    adjust_brightness, adjust_contrast, adjust_hue, adjust_saturation)
 from .matching import faiss_backend, matched_miou
 from .segmentation import IGNORE
 

@@ -43,6 +43,7 @@ def copy_out_of_meta():
     except (NotImplementedError, RuntimeError):
         pass
 
+
 NOT_SYNCING = {
     'arithmetic': lambda: (x * 2 + 1).sum(),
     'where(cond, a, b)': lambda: torch.where(mask, x, -x),

@@ -1,7 +1,6 @@
 """The pretrain set-up profile: a fresh venv from wheels only, no compiled OpenMMLab op."""
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -19,8 +18,8 @@ def test_unknown_profile_is_refused_by_name(tmp_path):
 @pytest.mark.slow
 def test_pretrain_profile_builds_nothing_and_trains(tmp_path):
     venv = tmp_path / 'venv'
-    env = {k: v for k, v in os.environ.items() if not k.startswith(('PIP_FIND_LINKS',
-                                                                     'VIRTUAL_ENV'))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('PIP_FIND_LINKS', 'VIRTUAL_ENV'))}
     env.update(DSSL_VENV=str(venv), PIP_VERBOSE='1')
     setup = subprocess.run(['bash', 'tools/setup_env.sh', 'pretrain'], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=1800)

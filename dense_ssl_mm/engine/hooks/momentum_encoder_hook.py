@@ -31,9 +31,9 @@ class MomentumEncoderHook(Hook):
     number of updates already done, read from the model's checkpointed buffer
     ``momentum_steps``, so a resumed run continues the schedule exactly; ``K`` is the number of
     optimizer steps of the whole run (``ceil(max_iters / accumulative_counts)``), so iterations
-    that only accumulate gradients do not update the target; the last update uses ``m(K)``. The value is logged as
-    ``target_momentum``. The hook keeps a host copy of ``k`` (read once before training), so
-    a step costs no device-to-host sync.
+    that only accumulate gradients do not update the target; the last update uses ``m(K)``.
+    The value is logged as ``target_momentum``. The hook keeps a host copy of ``t`` (read once
+    before training), so a step costs no device-to-host sync.
 
     ``load_from`` versus ``--resume``: a run that starts at iteration 0 (a fresh run, also one
     that initialises its weights with ``load_from``) restarts the schedule at ``k = 0`` and

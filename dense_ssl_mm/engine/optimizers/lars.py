@@ -20,9 +20,9 @@ class LARS(Optimizer):
     (``v = d`` at the first step); ``w = w - lr * v``. This is the update of the official
     PixPro code (``contrast/lars.py`` wrapping ``torch.optim.SGD``), epsilon included: it
     matters most where ``d`` is tiny, e.g. the convs before a zero-initialised last BN scale,
-    whose first updates are weight decay alone. Tensors that are excluded (1-D ones, i.e. biases and norm weights, when
-    ``exclude_bias_and_norm``; or any parameter group with ``lars_exclude=True``) get neither
-    weight decay nor the trust ratio: plain momentum SGD.
+    whose first updates are weight decay alone. Tensors that are excluded (1-D ones, i.e.
+    biases and norm weights, when ``exclude_bias_and_norm``; or any parameter group with
+    ``lars_exclude=True``) get neither weight decay nor the trust ratio: plain momentum SGD.
 
     Args:
         params: Parameters or parameter groups.
@@ -75,7 +75,8 @@ class LARS(Optimizer):
                 w_norms = torch.stack(torch._foreach_norm(adapted))
                 g_norms = torch.stack(torch._foreach_norm(grads))
                 trust = torch.where((w_norms > 0) & (g_norms > 0),
-                                    group['eta'] * w_norms / (g_norms + group['eps']), torch.ones_like(w_norms))
+                                    group['eta'] * w_norms / (g_norms + group['eps']),
+                                    torch.ones_like(w_norms))
                 updates += torch._foreach_mul(grads, list(trust.unbind()))
             params = plain + adapted
             if not params:
