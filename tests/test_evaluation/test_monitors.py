@@ -63,3 +63,32 @@ def test_feature_monitors_reports_all_and_subsamples():
     assert out['rankme_max'] == 8 and 6 < out['rankme'] <= 8
     collapsed = feature_monitors(constructed('global', n=4, c=8))
     assert collapsed['spatial_share'] < 0.01
+
+
+def test_verdict_names_each_failure_from_constructed_runs():
+    from dense_ssl_mm.evaluation.health import THRESHOLDS, verdict
+    healthy = dict(rankme_share=0.3, spatial_share=0.6, target_lag=0.05, pck1_gain=0.05,
+                   position_r2=0.1)
+    assert verdict(healthy) == 'healthy'
+    assert verdict(dict(healthy, rankme_share=0.01)).startswith('collapsed')
+    assert verdict(dict(healthy, spatial_share=0.01)).startswith('spatially collapsed')
+    assert verdict(dict(healthy, target_lag=3.0)).startswith('target frozen')
+    assert verdict(dict(healthy, pck1_gain=0.0)).startswith(
+        'not learning spatial correspondence')
+    assert verdict(dict(healthy, position_r2=0.9)).startswith('encodes position')
+    both = verdict(dict(healthy, target_lag=3.0, pck1_gain=-0.01))
+    assert 'target frozen' in both and 'not learning' in both
+    assert verdict({}) == 'healthy'  # nothing measured, nothing flagged
+    assert set(THRESHOLDS) == {'rankme_share', 'spatial_share', 'target_lag', 'pck1_gain',
+                               'position_r2'}
+
+
+def test_target_lag_of_a_checkpoint_state():
+    from dense_ssl_mm.evaluation.health import target_lag
+    online = {'backbone.w': torch.ones(4), 'backbone.bn.running_mean': torch.zeros(4)}
+    same = dict(online, **{'target_backbone.w': torch.ones(4),
+                           'target_backbone.bn.running_mean': torch.full((4, ), 9.0)})
+    assert target_lag(same) == 0.0  # running statistics are left out
+    moved = dict(same, **{'target_backbone.w': torch.zeros(4)})
+    assert target_lag(moved) == pytest.approx(1.0)
+    assert target_lag(online) is None
