@@ -14,6 +14,8 @@ Saving: mmengine writes checkpoints with ``open(path, 'wb')``; a crash mid-write
 truncated file that ``--resume`` would pick. The local file backend is replaced by one that
 writes to a temporary file in the same folder, fsyncs it and renames it over the target.
 """
+import _codecs
+import contextlib
 import os
 import os.path as osp
 import re
@@ -43,6 +45,9 @@ def trusted_checkpoint_globals() -> List[Callable]:
     ]
     # numpy >= 1.25 pickles dtypes through their classes (np.dtypes.Float64DType, ...).
     allowed += [getattr(np.dtypes, name) for name in dir(np.dtypes) if name.endswith('DType')]
+    # numpy scalars carry their bytes as _codecs.encode(str, 'latin1'): torch >= 2.5 allows
+    # it by itself, torch 2.4 needs it listed (a str -> bytes conversion, nothing more).
+    allowed.append(_codecs.encode)
     return allowed
 
 
@@ -90,6 +95,16 @@ def checkpoint_problem(filename: str, verify_data: bool = False) -> Optional[str
     return (f'is not a PyTorch checkpoint (it looks like {kind}: first bytes {head!r})')
 
 
+def _allowing(globals_: list):
+    """Context in which the weights-only unpickler accepts ``globals_``: torch >= 2.5's
+    ``safe_globals``; on torch 2.4 (``add_safe_globals`` only) they are added for the process,
+    which is what the context would allow anyway."""
+    if hasattr(torch.serialization, 'safe_globals'):
+        return torch.serialization.safe_globals(globals_)
+    torch.serialization.add_safe_globals(globals_)
+    return contextlib.nullcontext()
+
+
 def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict:
     """Load a local checkpoint with the weights-only unpickler and mmengine's own types.
 
@@ -113,7 +128,7 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
     problem = checkpoint_problem(filename)
     if problem:
         raise UnreadableCheckpointError(f'checkpoint {filename!r} {problem}')
-    with torch.serialization.safe_globals(trusted_checkpoint_globals()):
+    with _allowing(trusted_checkpoint_globals()):
         try:
             return torch.load(filename, map_location=map_location, weights_only=True)
         except Exception as err:  # torch raises UnpicklingError and RuntimeError here
