@@ -30,7 +30,7 @@ from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, e
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', type=existing_file('config'))
+    parser.add_argument('config', type=existing_file('config file'))
     parser.add_argument('--batch-size', type=int,
                         help='images per step (default 8; with --estimate-memory the '
                         "config's per-GPU batch)")

@@ -37,7 +37,7 @@ DEMOS = ['pixpro_r18_demo.py', 'pixcontrast_r18_demo.py', 'vader_r18_fpn_demo.py
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--configs', nargs='+', type=existing_file('config'),
+    parser.add_argument('--configs', nargs='+', type=existing_file('config file'),
                         default=[osp.join(ROOT, 'configs', 'demo', c) for c in DEMOS])
     parser.add_argument('--work-dir', default='work_dirs/compare')
     parser.add_argument('--iters', type=int, default=150)

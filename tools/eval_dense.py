@@ -31,7 +31,7 @@ from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file  # no
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', type=existing_file('config'))
+    parser.add_argument('config', type=existing_file('config file'))
     parser.add_argument('checkpoint', nargs='?', type=existing_file('checkpoint'))
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--images', help='folder of images for the correspondence protocol')

@@ -28,7 +28,7 @@ def to_json(value):
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description='Evaluate a checkpoint')
-    parser.add_argument('config', type=existing_file('config'))
+    parser.add_argument('config', type=existing_file('config file'))
     parser.add_argument('checkpoint', type=existing_file('checkpoint'))
     parser.add_argument('--work-dir')
     parser.add_argument('--out-metrics', help='write the metrics as JSON to this file')

@@ -22,7 +22,7 @@ from dense_ssl_mm.utils.launch import (init_cpu_distributed, prepare_config,  # 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model from an OpenMMLab config')
-    parser.add_argument('config', type=existing_file('config'), help='config file path')
+    parser.add_argument('config', type=existing_file('config file'), help='config file path')
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument(

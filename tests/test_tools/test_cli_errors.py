@@ -51,9 +51,9 @@ def test_train_refuses_a_hydra_style_key_in_one_line():
 def test_missing_config_and_directory_for_a_file(tool, tmp_path):
     extra = ['--work-dir', str(tmp_path / 'w')] if 'eval_dense' in tool else []
     one_line_error(run(tool, tmp_path / 'nope.py', *extra),
-                   f"config '{tmp_path / 'nope.py'}' does not exist")
+                   f"config file '{tmp_path / 'nope.py'}' does not exist")
     one_line_error(run(tool, tmp_path, *extra),
-                   f"config '{tmp_path}' is a directory, expected a file")
+                   f"config file '{tmp_path}' is a directory, expected a file")
 
 
 def test_pretraining_tools_refuse_a_config_of_another_kind(tmp_path):
