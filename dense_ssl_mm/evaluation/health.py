@@ -10,8 +10,9 @@ Measured (each with a known range):
 - ``position_r2``: held-out R^2 of a linear read-out of a cell's position;
 - ``target_lag``: ``||target - online|| / ||online||`` over the momentum pairs' weights of the
   checkpoint (a frozen target stays at its initial weights while the online net moves);
-- ``loss_drop``: first minus last logged loss over the loss's spread, from the run's
-  ``scalars.json`` when one is given.
+- ``loss_drop``: first minus last logged loss over the loss's spread, and
+  ``target_momentum_min``: the smallest logged target momentum (1 throughout: the target
+  never moves), from the run's ``scalars.json`` when one is found.
 
 The verdict's thresholds (:data:`THRESHOLDS`) come from demo-scale runs with known faults
 (healthy, frozen target, no geometry, learning rate far too high, random init; 3 seeds each;
@@ -47,14 +48,21 @@ def target_lag(state: Dict[str, torch.Tensor]) -> Optional[float]:
     return math.sqrt(num / den) if den > 0 else None
 
 
-def loss_drop(scalars_json: str, key: str = 'loss') -> Optional[float]:
-    """(first - last) / (max - min) of the logged ``key`` in mmengine's ``scalars.json``."""
+def logged(scalars_json: str, key: str) -> List[float]:
+    """The values of ``key`` in mmengine's ``scalars.json``, in order."""
     values: List[float] = []
     with open(scalars_json) as f:
         for line in f:
             record = json.loads(line)
             if key in record:
                 values.append(float(record[key]))
+    return values
+
+
+def loss_drop(scalars_json: str, key: str = 'loss') -> Optional[float]:
+    """(mean of the first tenth - mean of the last tenth) / (max - min) of the logged
+    ``key`` in mmengine's ``scalars.json``."""
+    values = logged(scalars_json, key)
     if len(values) < 2 or max(values) == min(values):
         return None
     head = sum(values[:max(1, len(values) // 10)]) / max(1, len(values) // 10)
@@ -71,7 +79,9 @@ def verdict(m: Dict[str, float], thresholds: Dict[str, float] = THRESHOLDS) -> s
             m['spatial_share'] < thresholds['spatial_share']:
         problems.append(f"spatially collapsed (within-image variance share "
                         f"{m['spatial_share']:.3f})")
-    if m.get('target_lag') is not None and m['target_lag'] > thresholds['target_lag']:
+    if m.get('target_momentum_min') is not None and m['target_momentum_min'] >= 1.0:
+        problems.append('target frozen (the logged target momentum is 1 throughout)')
+    elif m.get('target_lag') is not None and m['target_lag'] > thresholds['target_lag']:
         problems.append(f"target frozen or lagging (target-online distance "
                         f"{m['target_lag']:.2f} of the weights)")
     if m.get('pck1_gain') is not None and m['pck1_gain'] < thresholds['pck1_gain']:
@@ -91,14 +101,12 @@ def health_check(model, baseline, images: Sequence[torch.Tensor], level: str = '
     """Monitors and verdict of ``model`` (trained) against ``baseline`` (the same config at
     random initialisation) on held-out ``images`` (``(3, H, W)`` in [0, 255]); the PCK uses
     ``pairs_per_image`` view pairs of each image."""
-    from .evaluate import evaluate_correspondence, features_of
+    from .evaluate import evaluate_correspondence
     pairs = list(images) * pairs_per_image
-    ours, _ = evaluate_correspondence(model, pairs, level, view_size, seed, batch_size)
+    ours, first = evaluate_correspondence(model, pairs, level, view_size, seed, batch_size)
     base, _ = evaluate_correspondence(baseline, pairs, level, view_size, seed, batch_size)
-    square = torch.stack([torch.nn.functional.interpolate(
-        img[None].float(), size=(view_size, view_size), mode='bilinear', align_corners=False,
-        antialias=True)[0] for img in images])
-    monitors = feature_monitors(features_of(model, square, level, batch_size).cpu())
+    # the monitors see the first batch's views (random crops of the held-out images)
+    monitors = feature_monitors(first['feats'].flatten(0, 1).float().cpu())
     m: Dict[str, object] = dict(
         pck1=ours['corr/pck@1'], pck1_random_init=base['corr/pck@1'],
         pck1_gain=ours['corr/pck@1'] - base['corr/pck@1'],
@@ -108,6 +116,9 @@ def health_check(model, baseline, images: Sequence[torch.Tensor], level: str = '
         m['target_lag'] = target_lag(state)
     if scalars_json and osp.isfile(scalars_json):
         m['loss_drop'] = loss_drop(scalars_json)
+        momentum = logged(scalars_json, 'target_momentum')
+        if momentum:
+            m['target_momentum_min'] = min(momentum)
     m['verdict'] = verdict(m)
     m['settings'] = dict(level=level, view_size=view_size, seed=seed, images=len(images),
                          pairs=len(pairs), thresholds=THRESHOLDS)

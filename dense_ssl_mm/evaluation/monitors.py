@@ -13,7 +13,7 @@ known range, so a verdict can compare them with thresholds (:mod:`.health`).
 - :func:`position_r2`: how well a ridge read-out, fitted on half of the images and scored on
   the other half, predicts a cell's (row, column) in the map from its feature (R^2, <= 1):
   high when the features encode where a cell is (border or padding artefacts), about 0 or
-  below when they encode only what is there.
+  below (clipped at -1) when they encode only what is there.
 """
 from typing import Dict
 
@@ -47,8 +47,11 @@ def spatial_share(features: Tensor) -> float:
     return float((within / total).clamp(0, 1))
 
 
-def position_r2(features: Tensor, ridge: float = 1e-3) -> float:
-    """Held-out R^2 of a ridge read-out of the cells' (row, column) from their features."""
+def position_r2(features: Tensor, ridge: float = 0.1) -> float:
+    """Held-out R^2 of a ridge read-out of the cells' (row, column) from their features,
+    clipped at -1 (a read-out worse than predicting the mean position says the same as -1).
+    The ridge (``ridge`` x cells on standardised features) keeps a read-out fitted on few
+    images from memorising them."""
     n, c, h, w = features.shape
     if n < 2:
         raise ValueError(f'position_r2 needs at least 2 images, got {n}')
@@ -67,7 +70,7 @@ def position_r2(features: Tensor, ridge: float = 1e-3) -> float:
     pred = ((test_x - mean_x) / scale) @ coef + mean_y
     residual = ((test_y - pred) ** 2).sum()
     spread = ((test_y - test_y.mean(0)) ** 2).sum()
-    return float(1 - residual / spread) if float(spread) > 0 else 0.0
+    return max(-1.0, float(1 - residual / spread)) if float(spread) > 0 else 0.0
 
 
 def feature_monitors(features: Tensor, max_cells: int = 25600,

@@ -92,3 +92,15 @@ def test_target_lag_of_a_checkpoint_state():
     moved = dict(same, **{'target_backbone.w': torch.zeros(4)})
     assert target_lag(moved) == pytest.approx(1.0)
     assert target_lag(online) is None
+
+
+def test_logged_target_momentum_of_one_is_a_frozen_target(tmp_path):
+    import json
+    from dense_ssl_mm.evaluation.health import logged, loss_drop, verdict
+    scalars = tmp_path / 'scalars.json'
+    scalars.write_text('\n'.join(json.dumps(r) for r in (
+        dict(step=i, loss=-0.1 * i, target_momentum=1.0) for i in range(20))))
+    assert logged(str(scalars), 'target_momentum') == [1.0] * 20
+    assert loss_drop(str(scalars)) == pytest.approx((-0.05 + 1.85) / 1.9)  # tenths' means
+    assert verdict(dict(target_momentum_min=1.0)).startswith('target frozen (the logged')
+    assert verdict(dict(target_momentum_min=0.99)) == 'healthy'
