@@ -72,12 +72,12 @@ def test_verdict_names_each_failure_from_constructed_runs():
     assert verdict(healthy) == 'healthy'
     assert verdict(dict(healthy, rankme_share=0.01)).startswith('collapsed')
     assert verdict(dict(healthy, spatial_share=0.01)).startswith('spatially collapsed')
-    assert verdict(dict(healthy, target_lag=3.0)).startswith('target frozen')
+    assert verdict(dict(healthy, target_lag=3.0)).startswith('target far behind')
     assert verdict(dict(healthy, pck1_gain=0.0)).startswith(
         'not learning spatial correspondence')
     assert verdict(dict(healthy, position_r2=0.9)).startswith('encodes position')
     both = verdict(dict(healthy, target_lag=3.0, pck1_gain=-0.01))
-    assert 'target frozen' in both and 'not learning' in both
+    assert 'target far behind' in both and 'not learning' in both
     assert verdict({}) == 'healthy'  # nothing measured, nothing flagged
     assert set(THRESHOLDS) == {'rankme_share', 'spatial_share', 'target_lag', 'pck1_gain',
                                'position_r2'}
