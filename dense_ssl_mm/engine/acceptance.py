@@ -263,9 +263,11 @@ def official_stage(root: str, device: torch.device, dry_run: bool, budget: Budge
     batch, size, rounds, steps = (2, 64, 1, 1) if dry_run else (128, 224, 3, 5)
     try:
         resnet50, official_cls = _load_official_pixpro(official_dir)
-        if not torch.distributed.is_initialized():  # the official code asks the world size
-            torch.distributed.init_process_group(
-                'gloo', init_method=f'file://{tempfile.mktemp()}', rank=0, world_size=1)
+        own_group = not torch.distributed.is_initialized()
+        if own_group:  # the official code asks the world size
+            store = osp.join(tempfile.mkdtemp(), 'pg')
+            torch.distributed.init_process_group('gloo', init_method=f'file://{store}', rank=0,
+                                                 world_size=1)
         args = types.SimpleNamespace(
             feature_dim=256, head_type='early_return', pixpro_p=2.0, pixpro_momentum=0.99,
             pixpro_pos_ratio=0.7, pixpro_clamp_value=0.0, pixpro_transform_layer=1,
@@ -308,6 +310,8 @@ def official_stage(root: str, device: torch.device, dry_run: bool, budget: Budge
                     step()
                 _sync(device)
                 times[name].append((time.perf_counter() - start) / steps)
+        if own_group:
+            torch.distributed.destroy_process_group()
         if not times['official'] or not times['ours']:
             return [dict(status='skipped: stage budget spent')]
         official_s, ours_s = min(times['official']), min(times['ours'])
