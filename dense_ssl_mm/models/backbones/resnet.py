@@ -52,7 +52,8 @@ class BasicBlock(BaseModule):
     def _residual(self, x: Tensor) -> Tensor:
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.norm2(self.conv2(out))
-        return out + (x if self.downsample is None else self.downsample(x))
+        out += x if self.downsample is None else self.downsample(x)  # in place, as mmdet
+        return out
 
     def forward(self, x: Tensor) -> Tensor:
         """``(N, inplanes, H, W)`` -> ``(N, planes * expansion, H / stride, W / stride)``."""
@@ -96,7 +97,8 @@ class Bottleneck(BasicBlock):
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.relu(self.norm2(self.conv2(out)))
         out = self.norm3(self.conv3(out))
-        return out + (x if self.downsample is None else self.downsample(x))
+        out += x if self.downsample is None else self.downsample(x)  # in place, as mmdet
+        return out
 
 
 def make_stage(block: type, inplanes: int, planes: int, num_blocks: int, stride: int,
