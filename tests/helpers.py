@@ -13,7 +13,7 @@ def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
     """A ResNet-18 with 16 base channels (C5 = 128 channels), a 128-64-32 projector."""
     cfg = dict(
         type=algorithm,
-        data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+        data_preprocessor=dict(type='ViewDataPreprocessor'),
         backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
                       norm_eval=False, zero_init_residual=False),
         neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32),
@@ -28,7 +28,7 @@ def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
 def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: int = 8) -> dict:
     """VADeR on a ResNet-18 with 16 base channels and a 32-wide FPN."""
     return dict(
-        type='VADeR', data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+        type='VADeR', data_preprocessor=dict(type='ViewDataPreprocessor'),
         backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
                       norm_eval=False),
         neck=dict(type='DenseFPNNeck', in_channels=(16, 32, 64, 128), fpn_channels=32,
@@ -41,7 +41,7 @@ def tiny_vader_cfg(queue_size: int = 100, out_channels: int = 32, num_samples: i
 
 def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
     """MoCo v2 or DenseCL on a ResNet-18 with 16 base channels, 128-64-32 projectors."""
-    cfg = dict(type=algorithm, data_preprocessor=dict(type='PairedViewDataPreprocessor'),
+    cfg = dict(type=algorithm, data_preprocessor=dict(type='ViewDataPreprocessor'),
                backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
                              norm_eval=False, zero_init_residual=False),
                neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,

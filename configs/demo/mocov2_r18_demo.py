@@ -30,8 +30,8 @@ train_dataloader = dict(
         data_root='{{fileDirname}}/images',
         pipeline=[
             dict(type='LoadImageFromFile'),
-            dict(type='PairedViewTransform', view_pipelines=[view_pipeline, view_pipeline]),
-            dict(type='PackPairedViews'),
+            dict(type='MultiViewTransform', view_pipelines=[view_pipeline, view_pipeline]),
+            dict(type='PackViews'),
         ]))
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),

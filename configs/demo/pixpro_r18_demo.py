@@ -34,8 +34,8 @@ train_dataloader = dict(
         data_root='{{fileDirname}}/images',
         pipeline=[
             dict(type='LoadImageFromFile'),
-            dict(type='PairedViewTransform', view_pipelines=[view_pipeline1, view_pipeline2]),
-            dict(type='PackPairedViews'),
+            dict(type='MultiViewTransform', view_pipelines=[view_pipeline1, view_pipeline2]),
+            dict(type='PackViews'),
         ]))
 optim_wrapper = dict(
     type='OptimWrapper',

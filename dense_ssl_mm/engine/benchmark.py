@@ -10,14 +10,15 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
+from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 from .speed import apply_model_switches, speed_settings
 
 
 def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
     """A collated batch as the dataloader gives it: ``n`` uint8 ``(2, 3, size, size)`` view
-    pairs and their :class:`PairedViewData` (random overlapping boxes in a 480 x 640 image)."""
+    pairs and their :class:`ViewData` (random overlapping boxes in a 480 x 640 image)."""
     gen = torch.Generator().manual_seed(seed)
     inputs = [torch.randint(0, 256, (2, 3, size, size), generator=gen, dtype=torch.uint8)
               for _ in range(n)]
@@ -25,7 +26,7 @@ def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
     for _ in range(n):
         xy = torch.rand(2, 2, generator=gen) * 200
         wh = torch.rand(2, 2, generator=gen) * 200 + 200
-        samples.append(PairedViewData(metainfo=dict(ori_shape=(480, 640)),
+        samples.append(ViewData(metainfo=dict(ori_shape=(480, 640)),
                                       boxes=torch.cat([xy, xy + wh], -1),
                                       flips=torch.rand(2, generator=gen) > 0.5))
     return dict(inputs=inputs, data_samples=samples)
@@ -37,7 +38,7 @@ def synthetic_images(n: int, height: int = 480, width: int = 640, seed: int = 0)
     gen = torch.Generator().manual_seed(seed)
     inputs = [torch.randint(0, 256, (3, height, width), generator=gen, dtype=torch.uint8)
               for _ in range(n)]
-    samples = [PairedViewData(metainfo=dict(ori_shape=(height, width), scale=(1.0, 1.0)))
+    samples = [ViewData(metainfo=dict(ori_shape=(height, width), scale=(1.0, 1.0)))
                for _ in range(n)]
     return dict(inputs=inputs, data_samples=samples)
 
@@ -89,10 +90,14 @@ def time_train_steps(model, optim_wrapper, batches: Iterator[dict], iters: int, 
         if device.type == 'cuda':
             torch.cuda.synchronize(device)
 
+    def ema():
+        if isinstance(model, MomentumTarget):
+            model.momentum_update(target_momentum)
+
     losses: Optional[dict] = None
     for _ in range(warmup):
         losses = model.train_step(next(batches), optim_wrapper)
-        model.momentum_update(target_momentum)
+        ema()
     sync()
     if device.type == 'cuda':
         torch.cuda.reset_peak_memory_stats(device)
@@ -104,7 +109,7 @@ def time_train_steps(model, optim_wrapper, batches: Iterator[dict], iters: int, 
         waited += clock() - before
         images = len(data['inputs'])
         losses = model.train_step(data, optim_wrapper)
-        model.momentum_update(target_momentum)
+        ema()
     sync()
     total = clock() - start
     return dict(step_s=total / iters, data_wait=waited / total, images=images,

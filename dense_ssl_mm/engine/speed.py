@@ -59,7 +59,7 @@ def apply_speed_config(cfg: Config) -> Config:
 def to_device_views(cfg: Config) -> Config:
     """Move the view making of ``cfg``'s train pipeline into its data preprocessor.
 
-    ``[..., PairedViewTransform(view_pipelines), PackPairedViews]`` becomes
+    ``[..., MultiViewTransform(view_pipelines), PackViews]`` becomes
     ``[..., PackImageForDeviceViews]`` and the preprocessor gets
     ``device_views=dict(view_pipelines=...)``: the same parameters, drawn on the device.
 
@@ -69,14 +69,14 @@ def to_device_views(cfg: Config) -> Config:
     """
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
     kinds = [t['type'] for t in pipeline]
-    if kinds.count('PairedViewTransform') != 1:
-        raise ValueError('speed.device_views needs one PairedViewTransform in '
+    if kinds.count('MultiViewTransform') != 1:
+        raise ValueError('speed.device_views needs one MultiViewTransform in '
                          f'train_dataloader.dataset.pipeline, found {kinds}')
-    at = kinds.index('PairedViewTransform')
+    at = kinds.index('MultiViewTransform')
     paired = pipeline[at]
-    if kinds[at + 1:] != ['PackPairedViews']:
-        raise ValueError(f'speed.device_views: after PairedViewTransform the pipeline must only '
-                         f'pack (PackPairedViews), found {kinds[at + 1:]}')
+    if kinds[at + 1:] != ['PackViews']:
+        raise ValueError(f'speed.device_views: after MultiViewTransform the pipeline must only '
+                         f'pack (PackViews), found {kinds[at + 1:]}')
     cfg.train_dataloader.dataset.pipeline = pipeline[:at] + [
         dict(type='PackImageForDeviceViews', max_short_side=DEVICE_MAX_SHORT_SIDE)]
     cfg.model.setdefault('data_preprocessor', {})['device_views'] = dict(

@@ -1,3 +1,3 @@
-from .paired_view_data import PairedViewData
+from .view_data import PairedViewData, ViewData, Views, split_views, view_groups
 
-__all__ = ['PairedViewData']
+__all__ = ['PairedViewData', 'ViewData', 'Views', 'split_views', 'view_groups']

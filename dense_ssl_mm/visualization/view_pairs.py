@@ -9,14 +9,14 @@ from mmengine.config import Config
 from dense_ssl_mm.models.matchers import CellMask, PointPairs
 from dense_ssl_mm.models.utils import cell_centers
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 
 Pair = Tuple[np.ndarray, np.ndarray]  # an original-image point in view 1, one in view 2
 
 
 def view_pairs(cfg: Config, img: np.ndarray,
                load: Optional[Callable] = None) -> Tuple[dict, List[Pair], torch.nn.Module]:
-    """Run the config's ``PairedViewTransform`` on ``img`` (HxWx3 BGR) and its model's
+    """Run the config's ``MultiViewTransform`` on ``img`` (HxWx3 BGR) and its model's
     matcher on the two views, at the model's own stride.
 
     Args:
@@ -29,12 +29,12 @@ def view_pairs(cfg: Config, img: np.ndarray,
         cells in view 1 and view 2, and the model.
 
     Raises:
-        ValueError: if the pipeline has no ``PairedViewTransform``.
+        ValueError: if the pipeline has no ``MultiViewTransform``.
     """
     paired = [t for t in cfg.train_dataloader.dataset.pipeline
-              if t['type'] == 'PairedViewTransform']
+              if t['type'] == 'MultiViewTransform']
     if not paired:
-        raise ValueError('no PairedViewTransform in train_dataloader.dataset.pipeline')
+        raise ValueError('no MultiViewTransform in train_dataloader.dataset.pipeline')
     sample = TRANSFORMS.build(paired[0])(dict(img=img, img_shape=img.shape[:2],
                                               ori_shape=img.shape[:2]))
     model = MODELS.build(cfg.model)
@@ -47,7 +47,7 @@ def view_pairs(cfg: Config, img: np.ndarray,
     size = (h // stride, w // stride)
     boxes = torch.from_numpy(sample['view_boxes'])[:, None].double()  # [2, 1, 4]
     flips = torch.from_numpy(sample['view_flips'])[:, None]
-    geometry = PairedViewData.from_tensors(
+    geometry = ViewData.from_tensors(
         boxes, flips, torch.tensor([img.shape[:2]], dtype=torch.double))
     head = getattr(model, 'dense_head', model.head)  # DenseCL's dense head, else the head
     maps = [torch.zeros(1, 1, *size)] * 2
@@ -55,14 +55,14 @@ def view_pairs(cfg: Config, img: np.ndarray,
     if type(head.matcher).__name__ == 'FeatureArgmax':
         views = torch.from_numpy(np.stack(sample['views'])).permute(0, 3, 1, 2)[:, None]
         packed = model.data_preprocessor(dict(inputs=[views[:, 0]], data_samples=[
-            PairedViewData(boxes=boxes[:, 0], flips=flips[:, 0])]))
+            ViewData(boxes=boxes[:, 0], flips=flips[:, 0])]))
         with torch.no_grad():
             features = [model.backbone(v)[-1] for v in packed['inputs']]
         maps = [f[:, :1] for f in features]
         size = tuple(features[0].shape[-2:])
     if size in ((1, 1), ) or type(head.matcher).__name__ == 'WholeImage':
         return sample, [], model
-    match = head.match(maps, maps, geometry, features)[0]
+    match = head.match(maps, maps, geometry, features).matches[0]
     c1 = cell_centers(boxes[0], flips[0], size)[0]
     c2 = cell_centers(boxes[1], flips[1], size)[0]
     if isinstance(match, CellMask):

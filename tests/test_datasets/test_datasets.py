@@ -88,7 +88,7 @@ def test_corrupt_image_skipped_with_warning_and_count(tmp_path, caplog):
 
 def test_transform_errors_are_not_swallowed(tmp_path):
     make_images(tmp_path, ['good.jpg'])
-    pipe = LOAD + [dict(type='PackPairedViews')]  # no views: a config error, not a bad file
+    pipe = LOAD + [dict(type='PackViews')]  # no views: a config error, not a bad file
     ds = ImageFolderDataset(data_root=str(tmp_path), pipeline=pipe, on_bad_image='skip')
     with pytest.raises(KeyError, match='views'):
         ds[0]

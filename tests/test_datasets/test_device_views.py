@@ -14,7 +14,7 @@ from dense_ssl_mm.datasets.transforms import (ColorJitter, PackImageForDeviceVie
                                               RandomResizedCropWithBox)
 from dense_ssl_mm.datasets.transforms.photometric import adjust_hue as cpu_hue
 from dense_ssl_mm.engine.speed import apply_speed_config
-from dense_ssl_mm.models.data_preprocessors import PairedViewDataPreprocessor
+from dense_ssl_mm.models.data_preprocessors import ViewDataPreprocessor
 from dense_ssl_mm.models.data_preprocessors import view_ops as ops
 from dense_ssl_mm.models.data_preprocessors.device_views import DeviceViewMaker
 from ..conftest import REPO
@@ -53,7 +53,7 @@ def test_device_crops_show_the_recorded_boxes(shrink):
     step = 0.5 if shrink else 1.0
     pack = PackImageForDeviceViews(max_short_side=120 if shrink else None)
     samples = [pack(dict(img=original, ori_shape=original.shape[:2])) for _ in range(8)]
-    pre = PairedViewDataPreprocessor(mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False,
+    pre = ViewDataPreprocessor(mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False,
                                      device_views=dict(view_pipelines=[CROP_FLIP] * 2, seed=1))
     out = pre(dict(inputs=[s['inputs'] for s in samples],
                    data_samples=[s['data_samples'] for s in samples]))
@@ -221,11 +221,11 @@ def test_the_switch_moves_the_pipeline_and_the_cpu_path_stays_default():
     vader.speed = dict(device_views=True)
     assert apply_speed_config(vader).model.data_preprocessor.device_views.min_overlap_area == 32
     vader.train_dataloader.dataset.pipeline = [dict(type='LoadImageFromFile'),
-                                               dict(type='PairedViewTransform',
+                                               dict(type='MultiViewTransform',
                                                     view_pipelines=[CROP_FLIP] * 2),
-                                               dict(type='PackPairedViews'),
+                                               dict(type='PackViews'),
                                                dict(type='Collect')]
-    with pytest.raises(ValueError, match="must only pack .*found \\['PackPairedViews', "
+    with pytest.raises(ValueError, match="must only pack .*found \\['PackViews', "
                        "'Collect'\\]"):
         apply_speed_config(vader)
     with pytest.raises(ValueError, match="reproduce .*the view pipeline has 'RandomRotate'"):
@@ -236,14 +236,14 @@ def test_whole_pipeline_statistics_match_the_cpu_pipeline():
     """The PixPro (BYOL) view pipelines at 32 px: CPU transforms against device views, 500
     image pairs each, statistics of every view compared."""
     from mmengine.config import Config
-    from dense_ssl_mm.datasets.transforms import PairedViewTransform
+    from dense_ssl_mm.datasets.transforms import MultiViewTransform
     cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'datasets', 'pixpro_views.py'))
     pipelines = [[dict(t, size=32) if t['type'] == 'RandomResizedCropWithBox' else dict(t)
                   for t in p] for p in (cfg.view_pipeline1, cfg.view_pipeline2)]
     img = cv2.resize(cv2.imread(PHOTO), (160, 120), interpolation=cv2.INTER_AREA)
     n = 500
     np.random.seed(0)
-    paired = PairedViewTransform(pipelines)
+    paired = MultiViewTransform(pipelines)
     cpu = torch.stack([torch.from_numpy(np.stack(paired(dict(img=img))['views'])).permute(
         0, 3, 1, 2).float() for _ in range(n)], 1)  # [2, n, 3, 32, 32]
     images = torch.from_numpy(img).permute(2, 0, 1).float()[None].expand(n, -1, -1, -1)
@@ -269,7 +269,7 @@ def test_views_stay_float32_inside_the_amp_context():
     pipeline = CROP_FLIP + [dict(type='GaussianBlur', sigma_range=(1.0, 2.0), prob=1.0)]
     outs = []
     for amp in (False, True):
-        pre = PairedViewDataPreprocessor(device_views=dict(view_pipelines=[pipeline] * 2,
+        pre = ViewDataPreprocessor(device_views=dict(view_pipelines=[pipeline] * 2,
                                                            seed=0))
         with autocast(device_type='cpu', dtype=torch.bfloat16, enabled=amp):
             outs.append(pre(dict(inputs=[sample['inputs']],

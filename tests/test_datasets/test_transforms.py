@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import torch
 
-from dense_ssl_mm.datasets.transforms import (ColorJitter, GaussianBlur, PackPairedViews,
-                                              PairedViewTransform, RandomResizedCropWithBox,
+from dense_ssl_mm.datasets.transforms import (ColorJitter, GaussianBlur, PackViews,
+                                              MultiViewTransform, RandomResizedCropWithBox,
                                               Solarize, box_overlap_area)
 from dense_ssl_mm.datasets.transforms.photometric import adjust_hue
-from dense_ssl_mm.models.data_preprocessors import PairedViewDataPreprocessor
+from dense_ssl_mm.models.data_preprocessors import ViewDataPreprocessor
 
 
 def ramp_image(h=120, w=160):
@@ -41,7 +41,7 @@ def test_crop_box_matches_content():
 def test_paired_views_record_flip_and_keep_box_unflipped():
     np.random.seed(1)
     flip = dict(type='RandomFlip', prob=1.0, direction='horizontal')
-    t = PairedViewTransform([crop_only(), crop_only() + [flip]])
+    t = MultiViewTransform([crop_only(), crop_only() + [flip]])
     out = t(dict(img=ramp_image()))
     assert out['view_flips'].tolist() == [False, True]
     x1, _, x2, _ = out['view_boxes'][1]
@@ -53,13 +53,13 @@ def test_paired_views_record_flip_and_keep_box_unflipped():
 
 def test_overlap_option_guarantees_area_and_falls_back():
     np.random.seed(2)
-    t = PairedViewTransform([crop_only(scale=(0.05, 0.1)), crop_only(scale=(0.05, 0.1))],
+    t = MultiViewTransform([crop_only(scale=(0.05, 0.1)), crop_only(scale=(0.05, 0.1))],
                             min_overlap_area=100)
     for _ in range(50):
         out = t(dict(img=ramp_image()))
         b1, b2 = out['view_boxes']
         assert box_overlap_area(b1, b2) >= 100
-    impossible = PairedViewTransform([crop_only(scale=(0.05, 0.1)),
+    impossible = MultiViewTransform([crop_only(scale=(0.05, 0.1)),
                                       crop_only(scale=(0.05, 0.1))],
                                      min_overlap_area=160 * 120)
     out = impossible(dict(img=ramp_image()))
@@ -67,19 +67,19 @@ def test_overlap_option_guarantees_area_and_falls_back():
     assert np.array_equal(out['view_boxes'][0], out['view_boxes'][1])
     assert 'crop_overlap' not in out  # the constraint is an argument, not a dict entry
     with pytest.raises(ValueError, match='min_overlap_area=...\\) needs a '
-                       'RandomResizedCropWithBox in the second view pipeline'):
-        PairedViewTransform([crop_only(), [dict(type='RandomFlip', prob=0.5)]],
+                       'RandomResizedCropWithBox in view pipeline 1'):
+        MultiViewTransform([crop_only(), [dict(type='RandomFlip', prob=0.5)]],
                             min_overlap_area=10)
 
 
 def test_paired_view_config_errors():
-    with pytest.raises(ValueError, match='needs 2 view pipelines, got 1'):
-        PairedViewTransform([crop_only()])
+    with pytest.raises(ValueError, match='needs >= 2 view pipelines, got 1'):
+        MultiViewTransform([crop_only()])
     with pytest.raises(KeyError, match='view pipeline 0 wrote no crop_box'):
-        PairedViewTransform([[dict(type='Solarize')], crop_only()])(dict(img=ramp_image()))
+        MultiViewTransform([[dict(type='Solarize')], crop_only()])(dict(img=ramp_image()))
     vflip = dict(type='RandomFlip', prob=1.0, direction='vertical')
     with pytest.raises(ValueError, match="flipped 'vertical'"):
-        PairedViewTransform([crop_only(), crop_only() + [vflip]])(dict(img=ramp_image()))
+        MultiViewTransform([crop_only(), crop_only() + [vflip]])(dict(img=ramp_image()))
     with pytest.raises(ValueError, match=r'scale must satisfy 0 < min <= max <= 1, got \(0.5, 0.2\)'):
         RandomResizedCropWithBox(size=8, scale=(0.5, 0.2))
 
@@ -109,11 +109,11 @@ def test_photometric_ops():
 
 def test_pack_and_preprocess():
     np.random.seed(4)
-    t = PairedViewTransform([crop_only(size=8), crop_only(size=8)])
-    samples = [PackPairedViews()(t(dict(img=ramp_image(), img_path=f'{i}.jpg')))
+    t = MultiViewTransform([crop_only(size=8), crop_only(size=8)])
+    samples = [PackViews()(t(dict(img=ramp_image(), img_path=f'{i}.jpg')))
                for i in range(3)]
     assert samples[0]['inputs'].shape == (2, 3, 8, 8) and samples[0]['inputs'].dtype == torch.uint8
-    pre = PairedViewDataPreprocessor(mean=[1., 2., 3.], std=[2., 4., 8.], bgr_to_rgb=True)
+    pre = ViewDataPreprocessor(mean=[1., 2., 3.], std=[2., 4., 8.], bgr_to_rgb=True)
     out = pre(dict(inputs=[s['inputs'] for s in samples],
                    data_samples=[s['data_samples'] for s in samples]))
     views, boxes, flips = out['inputs'], out['data_samples'].boxes, out['data_samples'].flips
@@ -130,29 +130,29 @@ def test_pack_and_preprocess():
 
 def test_a_new_per_view_datum_reaches_the_model_untouched():
     np.random.seed(6)
-    t = PairedViewTransform([crop_only(size=8), crop_only(size=8)])
+    t = MultiViewTransform([crop_only(size=8), crop_only(size=8)])
     samples = []
     for i in range(2):
         results = t(dict(img=ramp_image(), img_path=f'{i}.jpg'))
         results['view_masks'] = np.full((2, 8, 8), i, np.uint8)  # what a DetCon transform adds
-        samples.append(PackPairedViews()(results))
-    out = PairedViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
+        samples.append(PackViews()(results))
+    out = ViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
                                             data_samples=[s['data_samples'] for s in samples]))
     masks = out['data_samples'].masks
     assert masks.shape == (2, 2, 8, 8) and masks[:, 1].eq(1).all() and masks[:, 0].eq(0).all()
     bad = t(dict(img=ramp_image(), img_path='x.jpg'))
     bad['view_depth'] = np.zeros((3, 8, 8))
     with pytest.raises(ValueError, match=r'view_depth must hold one entry per view .*\(3, 8, 8\)'):
-        PackPairedViews()(bad)
+        PackViews()(bad)
 
 
 def test_preprocessor_passes_original_image_sizes_for_the_reference_distance():
     np.random.seed(5)
-    t = PairedViewTransform([crop_only(size=8), crop_only(size=8)])
+    t = MultiViewTransform([crop_only(size=8), crop_only(size=8)])
     shapes = [(120, 160), (90, 200)]
-    samples = [PackPairedViews()(t(dict(img=ramp_image(*s), img_path=f'{i}.jpg', ori_shape=s)))
+    samples = [PackViews()(t(dict(img=ramp_image(*s), img_path=f'{i}.jpg', ori_shape=s)))
                for i, s in enumerate(shapes)]
-    out = PairedViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
+    out = ViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
                                             data_samples=[s['data_samples'] for s in samples]))
     geometry = out['data_samples']
     assert geometry.image_sizes.tolist() == [[120., 160.], [90., 200.]]

@@ -21,7 +21,7 @@ def build(name):
 
 
 def raw_batch():
-    """What the dataloader gives: uint8 views and per-image PairedViewData."""
+    """What the dataloader gives: uint8 views and per-image ViewData."""
     return synthetic_data(3, 64)
 
 
@@ -57,7 +57,7 @@ def test_speed_config_translates_to_mmengine_settings(monkeypatch):
     cfg = Config(dict(speed=dict(bf16=True, pin_memory=True),
                       optim_wrapper=dict(type='OptimWrapper', loss_scale='dynamic'),
                       train_dataloader=dict(pin_memory=False),
-                      model=dict(data_preprocessor=dict(type='PairedViewDataPreprocessor'))))
+                      model=dict(data_preprocessor=dict(type='ViewDataPreprocessor'))))
     with pytest.raises(RuntimeError, match='speed.bf16 uses mmengine\'s AmpOptimWrapper, which '
                        'needs a GPU'):
         apply_speed_config(cfg)

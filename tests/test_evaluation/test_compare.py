@@ -18,7 +18,7 @@ def test_every_method_gets_the_same_budget(config, tmp_path):
     assert cfg.train_cfg == dict(type='IterBasedTrainLoop', max_iters=40)
     assert cfg.train_dataloader.batch_size == 4
     assert cfg.train_dataloader.dataset.data_root == '/data/photos'
-    assert cfg.train_dataloader.dataset.pipeline[1].type == 'PairedViewTransform'  # its own
+    assert cfg.train_dataloader.dataset.pipeline[1].type == 'MultiViewTransform'  # its own
     warmup, cosine = cfg.param_scheduler
     assert (warmup.end, cosine.begin, cosine.end, cosine.eta_min) == (2, 2, 40, 0.0)
     assert all(h.type != 'DenseEvalHook' for h in cfg.custom_hooks)

@@ -17,8 +17,8 @@ def test_registries_are_children_with_our_scope():
 
 def test_import_registers_modules():
     assert {'PixPro', 'PixContrast', 'DenseContrastHead', 'PixelPropagationModule',
-            'ConvMLPNeck', 'PairedViewDataPreprocessor'} <= set(registry.MODELS.module_dict)
-    assert {'PairedViewTransform', 'PackPairedViews', 'RandomResizedCropWithBox',
+            'ConvMLPNeck', 'ViewDataPreprocessor'} <= set(registry.MODELS.module_dict)
+    assert {'MultiViewTransform', 'PackViews', 'RandomResizedCropWithBox',
             'ColorJitter', 'GaussianBlur', 'Solarize'} <= set(registry.TRANSFORMS.module_dict)
     assert 'MomentumEncoderHook' in registry.HOOKS.module_dict
     assert 'LARS' in registry.OPTIMIZERS.module_dict

@@ -5,7 +5,7 @@ import torch
 from dense_ssl_mm.models.losses import pixpro_consistency_loss
 from dense_ssl_mm.models.utils import (bin_diagonal, cell_centers, normalized_center_distance,
                                        positive_mask, project_points)
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 
 F_ = torch.tensor([False])
 T_ = torch.tensor([True])
@@ -146,13 +146,14 @@ def test_reference_distance_reproduces_the_official_mask(image):
     head = MODELS.build(dict(type='DenseContrastHead',
                              matcher=dict(type='GeometricPositives', distance='reference')))
     feats = [torch.zeros(n, 1, 7, 7)] * 2
-    geometry = PairedViewData.from_tensors(boxes, flips, sizes)
-    ours = head.match(feats, feats, geometry)[0].mask
+    geometry = ViewData.from_tensors(boxes, flips, sizes)
+    ours = head.match(feats, feats, geometry).matches[0].mask
     official = official_positive_mask(official_coords(boxes[0], flips[0], sizes),
                                       official_coords(boxes[1], flips[1], sizes), (7, 7))
     assert int((ours != official).sum()) == 0 and int(official.sum()) > 0
-    pixel = MODELS.build(dict(type='DenseContrastHead')).match(feats, feats, geometry)[0].mask
+    pixel = MODELS.build(dict(type='DenseContrastHead')).match(feats, feats,
+                                                              geometry).matches[0].mask
     differing = float((pixel != official).any(-1).float().mean())  # cells whose positives change
     assert (differing > 0.05) == (max(image) / min(image) > 1.3)
     with pytest.raises(ValueError, match="distance='reference'\\) needs the original image"):
-        head.match(feats, feats, PairedViewData.from_tensors(boxes, flips))
+        head.match(feats, feats, ViewData.from_tensors(boxes, flips))

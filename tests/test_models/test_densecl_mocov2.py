@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dense_ssl_mm.models.matchers import FeatureArgmax, WholeImage
+from dense_ssl_mm.models.matchers import FeatureArgmax, MatchContext, WholeImage
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 from ..helpers import fixed_batch, tiny_moco_cfg
 
 BACKBONE = dict(tiny_moco_cfg()['backbone'], type='mmdet.ResNet')  # the twin: mmdet's own
@@ -115,14 +115,15 @@ def test_feature_argmax_by_hand():
     # 2 x 2 query cells, 1 x 3 key cells; directions of the vectors decide, not their length
     fq = torch.tensor([[1., 0.], [0., 1.], [1., 1.], [-1., 0.]]).T.reshape(1, 2, 2, 2)
     fk = torch.tensor([[0., 5.], [3., 0.], [-1., -1.]]).T.reshape(1, 2, 1, 3)
-    geometry = PairedViewData.from_tensors(torch.zeros(2, 1, 4), torch.zeros(2, 1, dtype=bool))
-    match, = FeatureArgmax()(geometry, ((0, 1), ), [(2, 2), None], [None, (1, 3)], [fq, fk])
+    geometry = ViewData.from_tensors(torch.zeros(2, 1, 4), torch.zeros(2, 1, dtype=bool))
+    match, = FeatureArgmax()(MatchContext(geometry, ((0, 1), ), ((2, 2), None), (None, (1, 3)),
+                                          [fq, fk]))
     assert match.key_index.tolist() == [[1, 0, 0, 2]]  # [1,1] ties 0 and 1: the lower index
     assert match.query_index.tolist() == [[0, 1, 2, 3]] and match.valid.all()
     with pytest.raises(ValueError, match='FeatureArgmax needs matching features'):
-        FeatureArgmax()(geometry, ((0, 1), ), [(2, 2), None], [None, (1, 3)])
+        FeatureArgmax()(MatchContext(geometry, ((0, 1), ), ((2, 2), None), (None, (1, 3))))
     with pytest.raises(ValueError, match=r'WholeImage matches \(N, C, 1, 1\) maps, got \(2, 2\)'):
-        WholeImage()(geometry, ((0, 1), ), [(2, 2), None], [None, (1, 1)])
+        WholeImage()(MatchContext(geometry, ((0, 1), ), ((2, 2), None), (None, (1, 1))))
 
 
 @pytest.mark.parametrize('algorithm', ['DenseCL', 'MoCoV2'])

@@ -8,7 +8,7 @@ from dense_ssl_mm.models.heads import DenseContrastHead
 from dense_ssl_mm.models.losses import pixcontrast_loss, pixpro_consistency_loss
 from dense_ssl_mm.models.necks import PixelPropagationModule
 from dense_ssl_mm.models.utils import normalized_center_distance
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 
 
 def cos(a, b):
@@ -121,7 +121,7 @@ def test_head_sums_both_directions(loss_type):
     loss = dict(type='PixProConsistencyLoss') if loss_type == 'pixpro' else dict(
         type='PixContrastLoss', temperature=0.3)
     head = DenseContrastHead(loss=loss)
-    out = head.loss(online, target, PairedViewData.from_tensors(boxes, flips))[
+    out = head.loss(online, target, ViewData.from_tensors(boxes, flips))[
         f'loss_{loss_type}']
     m12 = masks_by_loop(boxes, flips, (3, 3), 0.7)
     m21 = masks_by_loop(boxes.flip(0), flips.flip(0), (3, 3), 0.7)

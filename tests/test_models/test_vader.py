@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from dense_ssl_mm.models.heads import DenseContrastHead
 from dense_ssl_mm.models.losses import queue_infonce_loss as vader_nce_loss
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 from dense_ssl_mm.models.utils import FeatureQueue, cell_centers, sample_matched_pairs
 from dense_ssl_mm.registry import MODELS
 from ..helpers import fixed_batch, tiny_vader_cfg
@@ -154,7 +154,7 @@ def test_head_vader_needs_queue():
                              loss=dict(type='QueueInfoNCELoss'))
     x = [torch.randn(1, 4, 4, 4)] * 2
     boxes = torch.tensor([[[0., 0., 8., 8.]], [[0., 0., 8., 8.]]])
-    geometry = PairedViewData.from_tensors(boxes, torch.zeros(2, 1, dtype=torch.bool))
+    geometry = ViewData.from_tensors(boxes, torch.zeros(2, 1, dtype=torch.bool))
     with pytest.raises(ValueError, match='QueueInfoNCELoss needs the queue of negatives'):
         head.loss(x, x, geometry)
 

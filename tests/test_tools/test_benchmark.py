@@ -6,7 +6,8 @@ from mmengine.config import Config
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, synthetic_data,
                                            time_train_steps)
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.models.algorithms import MomentumTarget
+from dense_ssl_mm.structures import ViewData
 from ..conftest import REPO
 from ..helpers import tiny_model_cfg
 
@@ -28,7 +29,7 @@ def test_step_time_and_data_wait_by_hand():
             clock.now += 1.0  # 1 s waiting for each batch
             return dict(inputs=[0] * 5)
 
-    class Model:
+    class Model(MomentumTarget):
         steps = 0
 
         def train_step(self, data, optim_wrapper):
@@ -44,6 +45,15 @@ def test_step_time_and_data_wait_by_hand():
     assert out == dict(step_s=4.0, data_wait=0.25, images=5, loss=2.5)
     assert model.steps == 6  # warm-up steps update the target too
 
+    class TargetFree:  # a model without a momentum target: no EMA call
+        def train_step(self, data, optim_wrapper):
+            clock.now += 3.0
+            return dict(loss=torch.tensor(1.0))
+
+    out = time_train_steps(TargetFree(), None, Batches(), iters=2, warmup=0,
+                           device=torch.device('cpu'), clock=clock)
+    assert out['loss'] == 1.0 and out['step_s'] == 4.0
+
 
 def test_real_train_step_with_the_data_preprocessor():
     cfg = Config.fromfile(osp.join(DEMO, 'pixpro_r18_demo.py'))
@@ -51,7 +61,7 @@ def test_real_train_step_with_the_data_preprocessor():
     model, optim_wrapper = build_for_benchmark(cfg, torch.device('cpu'))
     before = model.backbone.conv1.weight.clone()
     data = synthetic_data(3, 64)
-    assert isinstance(data['data_samples'][0], PairedViewData)
+    assert isinstance(data['data_samples'][0], ViewData)
     batches = iter([data] * 4)
     out = time_train_steps(model, optim_wrapper, batches, iters=3, warmup=1,
                            device=torch.device('cpu'))

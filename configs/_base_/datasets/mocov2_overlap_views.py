@@ -3,8 +3,8 @@
 _base_ = ['./mocov2_views.py']
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='PairedViewTransform',
+    dict(type='MultiViewTransform',
          view_pipelines=[{{_base_.view_pipeline}}, {{_base_.view_pipeline}}],
          min_overlap_area=32),
-    dict(type='PackPairedViews'),
+    dict(type='PackViews'),
 ]

@@ -12,6 +12,6 @@ view_pipeline = [
 ]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='PairedViewTransform', view_pipelines=[view_pipeline, view_pipeline]),
-    dict(type='PackPairedViews'),
+    dict(type='MultiViewTransform', view_pipelines=[view_pipeline, view_pipeline]),
+    dict(type='PackViews'),
 ]

@@ -4,7 +4,7 @@
 model = dict(
     type='VADeR',
     data_preprocessor=dict(
-        type='PairedViewDataPreprocessor',
+        type='ViewDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True),

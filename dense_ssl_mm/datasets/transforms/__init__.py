@@ -1,11 +1,11 @@
 from .crop import RandomResizedCropWithBox, box_overlap_area
 from .device_views import PackImageForDeviceViews
-from .formatting import PackPairedViews
-from .paired_view import PairedViewTransform
+from .formatting import PackViews
+from .multi_view import MultiViewTransform
 from .photometric import ColorJitter, GaussianBlur, Solarize
 
 __all__ = [
     'PackImageForDeviceViews',
-    'RandomResizedCropWithBox', 'box_overlap_area', 'PackPairedViews', 'PairedViewTransform',
+    'RandomResizedCropWithBox', 'box_overlap_area', 'PackViews', 'MultiViewTransform',
     'ColorJitter', 'GaussianBlur', 'Solarize'
 ]

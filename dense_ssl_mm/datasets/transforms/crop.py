@@ -43,7 +43,7 @@ class RandomResizedCropWithBox(BaseTransform):
     ``ratio`` (log-uniform); after ``max_attempts`` failures it falls back to a central crop
     with the ratio clamped into range. The crop is resized to ``size``.
 
-    Called with ``overlap=(box, min_area)`` (by :class:`PairedViewTransform`, for views that
+    Called with ``overlap=(box, min_area)`` (by :class:`MultiViewTransform`, for views that
     must overlap), candidates whose intersection with ``box`` is smaller than ``min_area``
     pixels are rejected too, and the fallback after ``max_attempts`` is ``box`` itself (full
     overlap, always valid).

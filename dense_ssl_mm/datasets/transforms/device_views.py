@@ -7,7 +7,7 @@ import torch
 from mmcv.transforms import BaseTransform
 
 from dense_ssl_mm.registry import TRANSFORMS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData
 from dense_ssl_mm.utils.validation import check_number
 from .crop import resize_like_pil
 
@@ -15,12 +15,12 @@ from .crop import resize_like_pil
 @TRANSFORMS.register_module()
 class PackImageForDeviceViews(BaseTransform):
     """Shrink the image so its short side is at most ``max_short_side`` (antialiased, as the
-    crop resizes; never enlarged) and pack it for :class:`PairedViewDataPreprocessor` with
+    crop resizes; never enlarged) and pack it for :class:`ViewDataPreprocessor` with
     ``device_views``.
 
     Required keys: ``img``. Optional: ``ori_shape``, ``img_path``.
     Returns ``dict(inputs, data_samples)``: ``inputs`` uint8 ``(3, H, W)``; ``data_samples`` a
-    :class:`PairedViewData` with meta fields ``img_path``, ``ori_shape`` and ``scale``
+    :class:`ViewData` with meta fields ``img_path``, ``ori_shape`` and ``scale``
     (``(sy, sx)``, packed size / original size per axis), and no geometry yet.
 
     Args:
@@ -45,7 +45,7 @@ class PackImageForDeviceViews(BaseTransform):
             img = np.repeat(img[..., None], 3, 2)
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         scale = (img.shape[0] / ori_shape[0], img.shape[1] / ori_shape[1])  # per axis
-        sample = PairedViewData(metainfo=dict(img_path=results.get('img_path'),
+        sample = ViewData(metainfo=dict(img_path=results.get('img_path'),
                                               ori_shape=ori_shape, scale=scale))
         return dict(inputs=inputs, data_samples=sample)
 

@@ -5,6 +5,7 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
+from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import HOOKS
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
@@ -76,9 +77,10 @@ class MomentumEncoderHook(Hook):
 
     def before_train(self, runner) -> None:
         model = self._unwrap(runner)
-        if not hasattr(model, 'momentum_update'):
-            raise TypeError(f'MomentumEncoderHook needs a model with momentum_update(); '
-                            f'{type(model).__name__} has none')
+        if not isinstance(model, MomentumTarget):
+            raise TypeError(f'MomentumEncoderHook needs a model with a momentum target '
+                            f'(MomentumTarget); {type(model).__name__} has none: remove the '
+                            'hook from custom_hooks')
         accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
         self.total_steps = math.ceil(runner.max_iters / accumulate)
         self._step = int(model.momentum_steps)

@@ -5,6 +5,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
+from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import RUNNERS
 from dense_ssl_mm.utils.checkpoint import install_checkpoint_io
 from ..hooks import MomentumEncoderHook
@@ -66,7 +67,7 @@ class PretrainRunner(Runner):
 
     def train(self):
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        if hasattr(model, 'momentum_update') and not any(
+        if isinstance(model, MomentumTarget) and not any(
                 isinstance(hook, MomentumEncoderHook) for hook in self.hooks):
             raise RuntimeError(
                 f'{type(model).__name__} has a momentum target network but no '

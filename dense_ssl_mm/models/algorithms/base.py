@@ -1,27 +1,20 @@
-"""Shared base of the dense algorithms: online encoder, momentum (target) copy, EMA update."""
-import copy
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+"""The plain base of the dense algorithms: online encoder, dense output, forward modes."""
+from typing import Dict, List, Optional, Tuple, Union
 
 import torch
-import torch.nn as nn
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData, Views, split_views, view_groups
 
 
-class MomentumAlgorithm(BaseModel):
-    """Online ``backbone -> neck`` plus target copies updated only by EMA.
+class DenseAlgorithm(BaseModel):
+    """Online ``backbone -> neck``, its dense output, and the forward modes of a method.
 
-    The target modules are submodules (``target_backbone``, ``target_neck``, ...) so every
-    checkpoint holds them, with ``requires_grad=False``. The number of EMA updates done so far
-    is the buffer ``momentum_steps``, also checkpointed, so a resumed run continues its
-    momentum schedule exactly (see :class:`MomentumEncoderHook`).
-
-    EMA convention (the papers'): ``target = m * target + (1 - m) * online`` with ``m`` the
-    *target momentum* (0.99 -> 1 for PixPro). Only parameters are averaged; BN buffers of the
-    target follow its own forward passes, as in the reference code.
+    A method with a momentum target adds :class:`~.momentum.MomentumTarget` (see
+    :class:`~.momentum.MomentumAlgorithm`); a method without one (VICRegL) derives from this
+    class alone, and needs no :class:`MomentumEncoderHook`.
 
     Args:
         backbone: Backbone config (``ResNet``: mmdet's keys, no compiled ops; its weights
@@ -31,8 +24,6 @@ class MomentumAlgorithm(BaseModel):
         init_cfg: Initialisation config.
     """
 
-    #: Names of the online submodules that have a target copy ``target_<name>``.
-    momentum_modules: Tuple[str, ...] = ('backbone', 'neck')
     #: The online submodules :meth:`extract_dense` runs (what dense evaluation must load).
     dense_modules: Tuple[str, ...] = ('backbone', 'neck')
 
@@ -43,58 +34,6 @@ class MomentumAlgorithm(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
-        self.register_buffer('momentum_steps', torch.zeros((), dtype=torch.long))
-        self._ema_params: Optional[Tuple[List[Tensor], List[Tensor]]] = None
-
-    def build_targets(self, names: Optional[Tuple[str, ...]] = None) -> None:
-        """Create ``target_<name>`` copies of ``names`` (default: :attr:`momentum_modules`;
-        call at the end of init)."""
-        for name in names or self.momentum_modules:
-            target = copy.deepcopy(getattr(self, name))
-            target.requires_grad_(False)
-            setattr(self, f'target_{name}', target)
-
-    def momentum_pairs(self) -> Iterator[Tuple[nn.Module, nn.Module]]:
-        for name in self.momentum_modules:
-            yield getattr(self, name), getattr(self, f'target_{name}')
-
-    def _paired_params(self) -> Tuple[List[Tensor], List[Tensor]]:
-        online, target = [], []
-        for o, t in self.momentum_pairs():
-            online += list(o.parameters())
-            target += list(t.parameters())
-        return online, target
-
-    def init_weights(self) -> None:
-        """Initialise the online modules, then make each target an exact copy."""
-        super().init_weights()
-        online, target = self._paired_params()
-        with torch.no_grad():
-            torch._foreach_copy_(target, online)
-
-    @torch.no_grad()
-    def momentum_update(self, target_momentum: float) -> None:
-        """``target = m * target + (1 - m) * online`` for every parameter; count the step.
-
-        Args:
-            target_momentum: m, the weight kept on the target (1 leaves it unchanged).
-        """
-        if not 0.0 <= target_momentum <= 1.0:
-            raise ValueError(f'target_momentum must lie in [0, 1], got {target_momentum}')
-        if self._ema_params is None:  # the parameter lists are built once, not per step
-            self._ema_params = self._paired_params()
-        online, target = self._ema_params
-        torch._foreach_mul_(target, target_momentum)
-        torch._foreach_add_(target, online, alpha=1.0 - target_momentum)
-        self.momentum_steps += 1
-
-    def restart_schedule(self) -> None:
-        """Set the step counters of schedules (the EMA step, and a subclass's own) to 0.
-
-        Called by :class:`MomentumEncoderHook` when a run starts at iteration 0 with weights
-        that carry a count (``load_from`` a pretraining checkpoint); not on resume.
-        """
-        self.momentum_steps.zero_()
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Online backbone features of ``(N, 3, H, W)`` images."""
@@ -121,32 +60,37 @@ class MomentumAlgorithm(BaseModel):
             self._dense_stride = size // out.shape[-1]
         return self._dense_stride
 
-    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
-        """Losses of a batch of paired views.
+    def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
+        """Losses of a batch of views.
 
         Args:
-            inputs: ``(2, N, 3, H, W)`` normalised views.
-            data_samples: Batched :class:`PairedViewData` (the views' geometry).
+            inputs: The normalised views, ``(V, N, 3, H, W)`` or one such stack per size
+                group (:data:`~dense_ssl_mm.structures.Views`; :func:`split_views` gives
+                them one by one).
+            data_samples: Batched :class:`ViewData` (the views' geometry).
         """
         raise NotImplementedError
 
-    def forward(self, inputs: Union[Tensor, Dict[str, Tensor]],
-                data_samples: Optional[PairedViewData] = None, mode: str = 'tensor'):
-        """``mode='loss'``: dict of losses from paired views; ``mode='tensor'``: backbone
-        features of ``(N, 3, H, W)`` images (or of the first view of paired views).
+    def forward(self, inputs: Union[Views, Dict[str, Tensor]],
+                data_samples: Optional[ViewData] = None, mode: str = 'tensor'):
+        """``mode='loss'``: dict of losses from views; ``mode='tensor'``: backbone features
+        of ``(N, 3, H, W)`` images (or of the first view of a batch of views).
 
-        Besides the preprocessor's ``(views, PairedViewData)``, ``inputs`` may be a dict of
+        Besides the preprocessor's ``(views, ViewData)``, ``inputs`` may be a dict of
         tensors ``views``, ``boxes``, ``flips`` [, ``image_sizes``] (handy in notebooks).
         """
         if isinstance(inputs, dict):
             fields = {k: v for k, v in inputs.items() if k != 'views'}
-            inputs, data_samples = inputs['views'], PairedViewData.from_tensors(**fields)
+            inputs, data_samples = inputs['views'], ViewData.from_tensors(**fields)
+            data_samples.set_metainfo(dict(view_groups=view_groups(inputs)))
         if mode == 'loss':
-            if not isinstance(data_samples, PairedViewData):
+            if not isinstance(data_samples, ViewData):
                 raise TypeError(f'{type(self).__name__}.loss needs the views\' geometry as a '
-                                f'batched PairedViewData, got {type(data_samples).__name__}')
+                                f'batched ViewData, got {type(data_samples).__name__}')
             return self.loss(inputs, data_samples)
         if mode == 'tensor':
-            return self.extract_feat(inputs[0] if inputs.dim() == 5 else inputs)
+            if isinstance(inputs, Tensor) and inputs.dim() == 4:
+                return self.extract_feat(inputs)
+            return self.extract_feat(split_views(inputs)[0])
         raise RuntimeError(f"{type(self).__name__} supports mode 'loss' and 'tensor', "
                            f'got {mode!r}')

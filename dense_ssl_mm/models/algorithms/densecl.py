@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData, Views, split_views
 from ..utils import FeatureQueue
 from .mocov2 import MoCoV2
 
@@ -50,12 +50,13 @@ class DenseCL(MoCoV2):
         """The dense projector's ``(N, 128, H/32, W/32)`` map of the online branch."""
         return self.dense_neck(self.backbone(images))
 
-    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
-        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
-        q_feat = self.backbone(inputs[0])[-1]  # [N, 2048, S, S]
+    def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
+        """``inputs`` two views (query, key); ``data_samples`` their batched geometry."""
+        views = split_views(inputs)
+        q_feat = self.backbone(views[0])[-1]  # [N, 2048, S, S]
         q_global, q_dense = self.neck(q_feat), self.dense_neck(q_feat)  # [N, 128, 1|S, 1|S]
         with torch.no_grad():
-            k_feat, k_global, k_dense = self.encode_keys(inputs[1])
+            k_feat, k_global, k_dense = self.encode_keys(views[1])
         # matching uses the backbone features: online for view 1, momentum for view 2
         losses = self.dense_head.loss([q_dense, None], [None, k_dense], data_samples,
                                       features=[q_feat.detach(), k_feat],

@@ -6,10 +6,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData, Views, split_views
 from dense_ssl_mm.utils.validation import check_number
 from ..utils import FeatureQueue, batch_shuffle, batch_unshuffle
-from .base import MomentumAlgorithm
+from .momentum import MomentumAlgorithm
 
 
 @MODELS.register_module()
@@ -57,16 +57,17 @@ class MoCoV2(MomentumAlgorithm):
         return (self.target_neck(feat), )
 
     def global_loss(self, q_global: Tensor, k_global: Tensor,
-                    geometry: PairedViewData) -> Dict[str, Tensor]:
+                    geometry: ViewData) -> Dict[str, Tensor]:
         """The head's loss of ``(N, C, 1, 1)`` query (view 1) and key (view 2); enqueue keys."""
         losses = self.head.loss([q_global, None], [None, k_global], geometry,
                                 negatives=self.queue.queue)
         self.queue.enqueue(F.normalize(k_global.flatten(1), dim=1))
         return losses
 
-    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
-        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
-        q_global = self.neck(self.backbone(inputs[0])[-1])  # [N, 128, 1, 1]
+    def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
+        """``inputs`` two views (query, key); ``data_samples`` their batched geometry."""
+        views = split_views(inputs)
+        q_global = self.neck(self.backbone(views[0])[-1])  # [N, 128, 1, 1]
         with torch.no_grad():
-            _, k_global = self.encode_keys(inputs[1])
+            _, k_global = self.encode_keys(views[1])
         return self.global_loss(q_global, k_global, data_samples)

@@ -5,8 +5,8 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
-from .base import MomentumAlgorithm
+from dense_ssl_mm.structures import ViewData, Views, split_views
+from .momentum import MomentumAlgorithm
 
 
 @MODELS.register_module()
@@ -27,9 +27,10 @@ class PixContrast(MomentumAlgorithm):
         self.head = MODELS.build(head)
         self.build_targets()
 
-    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
-        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
-        online = [self.neck(self.backbone(v)) for v in inputs]  # 2 x [N, 256, h, w]
+    def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
+        """``inputs`` V views (two in the paper); ``data_samples`` their batched geometry."""
+        views = split_views(inputs)
+        online = [self.neck(self.backbone(v)) for v in views]  # V x [N, 256, h, w]
         with torch.no_grad():
-            target = [self.target_neck(self.target_backbone(v)) for v in inputs]
+            target = [self.target_neck(self.target_backbone(v)) for v in views]
         return self.head.loss(online, target, data_samples)

@@ -5,8 +5,8 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
-from .base import MomentumAlgorithm
+from dense_ssl_mm.structures import ViewData, Views, split_views
+from .momentum import MomentumAlgorithm
 
 
 @MODELS.register_module()
@@ -49,17 +49,22 @@ class PixPro(MomentumAlgorithm):
             self.momentum_modules = ('backbone', 'neck', 'instance_neck')
         self.build_targets()
 
-    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
-        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
-        feats = [self.backbone(v)[-1] for v in inputs]  # 2 x [N, C5, h, w]
-        online = [self.ppm(self.neck(f)) for f in feats]  # 2 x [N, 256, h, w]
+    def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
+        """``inputs`` V views (two in the paper); ``data_samples`` their batched geometry.
+
+        Each view goes through the networks on its own (BN statistics per view, as the
+        official code); the head's ``pairs`` say which views are compared.
+        """
+        views = split_views(inputs)
+        feats = [self.backbone(v)[-1] for v in views]  # V x [N, C5, h, w]
+        online = [self.ppm(self.neck(f)) for f in feats]  # V x [N, 256, h, w]
         with torch.no_grad():
-            target_feats = [self.target_backbone(v)[-1] for v in inputs]
+            target_feats = [self.target_backbone(v)[-1] for v in views]
             target = [self.target_neck(f) for f in target_feats]
         losses = self.head.loss(online, target, data_samples)
         if self.with_instance:
             pred = [self.instance_predictor(self.instance_neck(f)).mean((2, 3)) for f in feats]
             with torch.no_grad():
                 proj = [self.target_instance_neck(f).mean((2, 3)) for f in target_feats]
-            losses.update(self.instance_head.loss(pred, proj))  # 2 x [N, 256]
+            losses.update(self.instance_head.loss(pred, proj))  # V x [N, 256]
         return losses

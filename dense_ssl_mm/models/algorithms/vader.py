@@ -7,12 +7,12 @@ from mmengine.dist import get_rank
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.structures import PairedViewData
+from dense_ssl_mm.structures import ViewData, Views, split_views
 from dense_ssl_mm.utils.validation import check_number
 from ..losses import QueueInfoNCELoss
 from ..matchers import gather_keys
 from ..utils import FeatureQueue
-from .base import MomentumAlgorithm
+from .momentum import MomentumAlgorithm
 
 
 @MODELS.register_module()
@@ -74,17 +74,18 @@ class VADeR(MomentumAlgorithm):
         generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
         return generator
 
-    def loss(self, inputs: Tensor, data_samples: PairedViewData) -> Dict[str, Tensor]:
-        """``inputs`` ``(2, N, 3, H, W)`` views; ``data_samples`` their batched geometry."""
-        online = [self.extract_dense(v) for v in inputs]  # 2 x [N, 128, H/4, W/4]
+    def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
+        """``inputs`` V views (two in the paper); ``data_samples`` their batched geometry."""
+        views = split_views(inputs)
+        online = [self.extract_dense(v) for v in views]  # V x [N, 128, H/4, W/4]
         with torch.no_grad():
-            target = [self.target_neck(self.target_backbone(v)) for v in inputs]
+            target = [self.target_neck(self.target_backbone(v)) for v in views]
         matches = self.head.match(online, target, data_samples,
-                                  generator=self.pair_generator(inputs.device))
+                                  generator=self.pair_generator(views[0].device))
         losses = self.head.loss(online, target, data_samples, negatives=self.queue.queue,
                                 matches=matches)
-        keys = torch.cat([gather_keys(target[b], m)  # [2 * N * P, 128]
-                          for (_, b), m in zip(self.head.directions, matches)])
-        valid = torch.cat([m.valid.reshape(-1) for m in matches])
+        keys = torch.cat([gather_keys(target[b], m)  # [pairs * N * P, 128]
+                          for (_, b), m in zip(matches.pairs, matches.matches)])
+        valid = torch.cat([m.valid.reshape(-1) for m in matches.matches])
         self.queue.enqueue(F.normalize(keys, dim=1), valid)
         return losses

@@ -1,3 +1,3 @@
-from .paired_view import PairedViewDataPreprocessor
+from .views import ViewDataPreprocessor
 
-__all__ = ['PairedViewDataPreprocessor']
+__all__ = ['ViewDataPreprocessor']

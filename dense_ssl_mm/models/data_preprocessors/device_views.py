@@ -1,4 +1,5 @@
-"""Both views of every image made on the device, from the CPU pipeline's own settings."""
+"""Every view of every image made on the device, from the CPU pipeline's own settings."""
+from itertools import accumulate, groupby
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -43,17 +44,18 @@ def view_settings(pipeline: Sequence[dict]) -> dict:
 
 
 class DeviceViewMaker:
-    """Make two views per image, batched on the images' device.
+    """Make V >= 2 views per image (each from its own CPU view pipeline), batched on the
+    images' device; views of one size are stacked, one stack per size group.
 
     Same parameter distributions as the CPU pipeline it was made from (crop area / ratio
     draw with its attempts and fallback, flip, colour jitter in a random order per view,
     grayscale, blur with a per-view sigma, solarize, in the pipeline's order); geometry in
-    original-image pixels as :class:`PairedViewTransform` records it.
+    original-image pixels as :class:`MultiViewTransform` records it.
 
     Args:
         view_pipelines: The two CPU view pipelines (lists of transform configs).
-        min_overlap_area: As :class:`PairedViewTransform`'s: the second view's crop shares at
-            least this many pixels with the first (VADeR), else it is the first view's box.
+        min_overlap_area: As :class:`MultiViewTransform`'s: every later view's crop shares
+            at least this many pixels with the first (VADeR), else it is the first view's box.
         seed: Seed of the generator; None draws one from torch's global generator at the
             first batch (seeded by mmengine's ``randomness.seed``). Each rank adds its rank,
             so ranks draw different views.
@@ -61,13 +63,14 @@ class DeviceViewMaker:
 
     def __init__(self, view_pipelines: Sequence[Sequence[dict]],
                  min_overlap_area: Optional[float] = None, seed: Optional[int] = None):
-        if len(view_pipelines) != 2:
-            raise ValueError(f'device views need 2 view pipelines, got {len(view_pipelines)}')
+        if len(view_pipelines) < 2:
+            raise ValueError(f'device views need >= 2 view pipelines, got {len(view_pipelines)}')
         self.views = [view_settings(p) for p in view_pipelines]
-        sizes = {v['crop']['size'] for v in self.views}
-        if len(sizes) != 1:
-            raise ValueError(f'the two views must have one size to be batched, got {sizes}')
-        self.size = sizes.pop()
+        sizes = [v['crop']['size'] for v in self.views]
+        self.groups = [len(list(g)) for _, g in groupby(sizes)]  # runs of equal sizes
+        if len(self.groups) != len(set(sizes)):
+            raise ValueError(f'views of one size must be adjacent to be stacked, got sizes '
+                             f'{sizes} in view order')
         self.min_overlap_area = min_overlap_area
         self.seed = seed
         self.generator: Optional[torch.Generator] = None
@@ -109,27 +112,31 @@ class DeviceViewMaker:
             scales: ``(N, 2)`` ``(sy, sx)``, loaded size / original size per axis.
 
         Returns:
-            views ``(2, N, 3, h, w)`` float in [0, 255], boxes ``(2, N, 4)`` in original
-            pixels, flips bool ``(2, N)``, fallbacks bool ``(2, N)``.
+            views (:data:`~dense_ssl_mm.structures.Views`: ``(V, N, 3, h, w)`` float in
+            [0, 255], or one such stack per size group in view order); boxes ``(V, N, 4)`` in original pixels, flips bool ``(V, N)``, fallbacks
+            bool ``(V, N)``.
         """
         gen = self._generator(images.device)
         n = images.shape[0]
-        supersample = supersample_bound(tuple(images.shape[-2:]), self.size)  # no sync
         views, boxes, flips, fallbacks = [], [], [], []
         first_box = None  # view 1's box in the pixels of the image as loaded
         for k, view in enumerate(self.views):
             crop = view['crop']
+            supersample = supersample_bound(tuple(images.shape[-2:]), crop['size'])  # no sync
             overlap = None
-            if k == 1 and self.min_overlap_area is not None:  # the area in those pixels too
+            if k > 0 and self.min_overlap_area is not None:  # the area in those pixels too
                 overlap = (first_box, self.min_overlap_area * scales.prod(1, keepdim=True))
             box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop['scale'],
                                               crop['ratio'], crop['attempts'], gen, overlap)
             first_box = box if first_box is None else first_box
-            x = crop_resize(images, sizes, box, self.size, supersample=supersample)
+            x = crop_resize(images, sizes, box, crop['size'], supersample=supersample)
             flip = torch.rand(n, generator=gen, device=images.device) < view.get('flip', 0.)
             x = where_views(flip, x.flip(-1), x)
             views.append(self._photometric(x, view['ops'], gen))
             boxes.append(box / scales[:, [1, 0, 1, 0]].to(box.dtype))
             flips.append(flip)
             fallbacks.append(fallback)
-        return torch.stack(views), torch.stack(boxes), torch.stack(flips), torch.stack(fallbacks)
+        ends = list(accumulate(self.groups))
+        stacks = [torch.stack(views[end - size:end]) for size, end in zip(self.groups, ends)]
+        return (stacks[0] if len(stacks) == 1 else stacks, torch.stack(boxes), torch.stack(flips),
+                torch.stack(fallbacks))

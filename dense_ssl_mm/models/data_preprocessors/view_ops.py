@@ -32,7 +32,7 @@ def sample_crop_boxes(sizes: Tensor, scale: Tuple[float, float], ratio: Tuple[fl
         sizes: ``(M, 2)`` image ``(H, W)``, float.
         overlap: ``(boxes (M, 4), min_area)`` (a number or ``(M, 1)``): candidates must share
             at least ``min_area`` pixels with these boxes, and the fallback is the box itself
-            (as the CPU crop does for :class:`PairedViewTransform`'s ``min_overlap_area``).
+            (as the CPU crop does for :class:`MultiViewTransform`'s ``min_overlap_area``).
     Returns:
         ``(M, 4)`` integer-valued boxes ``(x1, y1, x2, y2)`` and ``(M,)`` fallback flags.
     """

@@ -1,8 +1,11 @@
 from .pixcontrast_infonce import PixContrastLoss, pixcontrast_loss
 from .pixpro_consistency import PixProConsistencyLoss, pixpro_consistency_loss
 from .queue_infonce import QueueInfoNCELoss, queue_infonce_loss
+from .vicreg import (VICRegGlobalLoss, VICRegLocalLoss, covariance_term, variance_term,
+                     vicreg_terms)
 
 __all__ = [
-    'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss', 'pixcontrast_loss',
-    'pixpro_consistency_loss', 'queue_infonce_loss'
+    'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss', 'VICRegGlobalLoss',
+    'VICRegLocalLoss', 'covariance_term', 'pixcontrast_loss', 'pixpro_consistency_loss',
+    'queue_infonce_loss', 'variance_term', 'vicreg_terms'
 ]

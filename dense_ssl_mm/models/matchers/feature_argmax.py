@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
-from dense_ssl_mm.structures import PairedViewData
-from .matches import Direction, PointPairs, Size
+from .matches import MatchContext, PointPairs
 
 
 @TASK_UTILS.register_module()
@@ -18,20 +17,17 @@ class FeatureArgmax:
     CVPR 2021, eq. 3). No geometry is used. Ties go to the lowest index (``torch.max``).
     """
 
-    def __call__(self, geometry: PairedViewData, directions: Sequence[Direction],
-                 query_sizes: Sequence[Size], key_sizes: Sequence[Size],
-                 features: Optional[Sequence[Tensor]] = None,
-                 generator: Optional[torch.Generator] = None) -> List[PointPairs]:
-        if features is None:
+    def __call__(self, ctx: MatchContext) -> List[PointPairs]:
+        if ctx.features is None:
             raise ValueError('FeatureArgmax needs matching features (one map per view)')
         out = []
-        for a, b in directions:
-            fa, fb = features[a], features[b]
-            if tuple(fa.shape[-2:]) != tuple(query_sizes[a]) or \
-                    tuple(fb.shape[-2:]) != tuple(key_sizes[b]):
+        for a, b in ctx.pairs:
+            fa, fb = ctx.features[a], ctx.features[b]
+            if tuple(fa.shape[-2:]) != tuple(ctx.query_sizes[a]) or \
+                    tuple(fb.shape[-2:]) != tuple(ctx.key_sizes[b]):
                 raise ValueError(f'matching features of {tuple(fa.shape[-2:])} and '
                                  f'{tuple(fb.shape[-2:])} cells do not cover the query and key '
-                                 f'maps of {tuple(query_sizes[a])} and {tuple(key_sizes[b])}')
+                                 f'maps of {tuple(ctx.query_sizes[a])} and {tuple(ctx.key_sizes[b])}')
             qa = F.normalize(fa.flatten(2), dim=1)  # [N, C, HWa]
             kb = F.normalize(fb.flatten(2), dim=1)  # [N, C, HWb]
             key_index = torch.bmm(qa.transpose(1, 2), kb).argmax(-1)  # [N, HWa]

@@ -5,10 +5,9 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
-from dense_ssl_mm.structures import PairedViewData
 from dense_ssl_mm.utils.validation import check_choice, check_number
 from ..utils import positive_mask, reference_boxes
-from .matches import CellMask, Direction, Size
+from .matches import CellMask, MatchContext
 
 DISTANCES = ('pixel', 'reference')
 
@@ -25,7 +24,7 @@ class GeometricPositives:
             definition) or ``'reference'`` (the official code's per-axis normalised units,
             x / (W - 1) and y / (H - 1): on non-square images the positives differ; use it
             to reproduce published numbers exactly). ``'reference'`` needs the geometry's
-            ``image_sizes``, which :class:`PairedViewDataPreprocessor` provides.
+            ``image_sizes``, which :class:`ViewDataPreprocessor` provides.
     """
 
     def __init__(self, pos_threshold: float = 0.7, distance: str = 'pixel') -> None:
@@ -34,30 +33,27 @@ class GeometricPositives:
                                           low_open=True)
         self.distance = check_choice(owner, 'distance', distance, DISTANCES)
 
-    def __call__(self, geometry: PairedViewData, directions: Sequence[Direction],
-                 query_sizes: Sequence[Size], key_sizes: Sequence[Size],
-                 features: Optional[Sequence[Tensor]] = None,
-                 generator: Optional[torch.Generator] = None) -> List[CellMask]:
+    def __call__(self, ctx: MatchContext) -> List[CellMask]:
         """One ``(N, HWa, HWb)`` mask per direction; the 1 -> 2 mask is computed once and
         transposed for 2 -> 1 where the two directions are both asked for."""
-        boxes, flips = geometry.boxes, geometry.flips
+        boxes, flips = ctx.geometry.boxes, ctx.geometry.flips
         if self.distance == 'reference':
-            sizes = geometry.get('image_sizes')
+            sizes = ctx.geometry.get('image_sizes')
             if sizes is None:
                 raise ValueError("GeometricPositives(distance='reference') needs the original "
                                  'image sizes (geometry.image_sizes, from ori_shape)')
             boxes = torch.stack([reference_boxes(b, sizes) for b in boxes])
         masks = {}
-        for a, b in directions:
-            if query_sizes[a] != key_sizes[b]:
-                raise ValueError(f'query maps of {query_sizes[a]} cells and key maps of '
-                                 f'{key_sizes[b]} cells must cover the same cells')
-            if (b, a) in masks and query_sizes[b] == key_sizes[a] == query_sizes[a]:
+        for a, b in ctx.pairs:
+            if ctx.query_sizes[a] != ctx.key_sizes[b]:
+                raise ValueError(f'query maps of {ctx.query_sizes[a]} cells and key maps of '
+                                 f'{ctx.key_sizes[b]} cells must cover the same cells')
+            if (b, a) in masks and ctx.query_sizes[b] == ctx.key_sizes[a] == ctx.query_sizes[a]:
                 masks[(a, b)] = masks[(b, a)].transpose(1, 2)
                 continue
-            masks[(a, b)] = positive_mask(boxes[a], flips[a], query_sizes[a], boxes[b],
-                                          flips[b], key_sizes[b], self.pos_threshold)
-        return [CellMask(masks[d]) for d in directions]
+            masks[(a, b)] = positive_mask(boxes[a], flips[a], ctx.query_sizes[a], boxes[b],
+                                          flips[b], ctx.key_sizes[b], self.pos_threshold)
+        return [CellMask(masks[d]) for d in ctx.pairs]
 
     @staticmethod
     def statistics(matches: Sequence[CellMask]) -> dict:

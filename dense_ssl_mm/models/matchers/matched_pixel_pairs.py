@@ -5,10 +5,9 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
-from dense_ssl_mm.structures import PairedViewData
 from dense_ssl_mm.utils.validation import check_number
 from ..utils import sample_matched_pairs
-from .matches import Direction, PointPairs, Size
+from .matches import MatchContext, PointPairs
 
 
 @TASK_UTILS.register_module()
@@ -25,17 +24,14 @@ class MatchedPixelPairs:
         self.num_samples = check_number('MatchedPixelPairs', 'num_samples', num_samples, 1,
                                         integer=True)
 
-    def __call__(self, geometry: PairedViewData, directions: Sequence[Direction],
-                 query_sizes: Sequence[Size], key_sizes: Sequence[Size],
-                 features: Optional[Sequence[Tensor]] = None,
-                 generator: Optional[torch.Generator] = None) -> List[PointPairs]:
+    def __call__(self, ctx: MatchContext) -> List[PointPairs]:
         """``generator`` drives the sampling (default: torch's global generator)."""
-        boxes, flips = geometry.boxes, geometry.flips
+        boxes, flips = ctx.geometry.boxes, ctx.geometry.flips
         out = []
-        for a, b in directions:
-            index, grid, valid = sample_matched_pairs(boxes[a], flips[a], query_sizes[a],
+        for a, b in ctx.pairs:
+            index, grid, valid = sample_matched_pairs(boxes[a], flips[a], ctx.query_sizes[a],
                                                       boxes[b], flips[b], self.num_samples,
-                                                      generator)
+                                                      ctx.generator)
             out.append(PointPairs(query_index=index, valid=valid, key_grid=grid))
         return out
 

@@ -3,13 +3,42 @@
 Two forms cover the methods so far; a new form (DetCon's pooled masks, say) is a new type
 beside these and a loss that reads it.
 """
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dense_ssl_mm.structures import ViewData
+
 Size = Tuple[int, int]
 Direction = Tuple[int, int]
+
+
+class MatchContext(NamedTuple):
+    """Everything a matcher may read; each matcher reads only what it needs.
+
+    Attributes:
+        geometry: Batched :class:`ViewData` (``boxes`` ``(V, N, 4)``, ``flips`` ``(V, N)``,
+            ``image_sizes`` ``(N, 2)``, any per-view datum).
+        pairs: The ``(query view, key view)`` pairs to match, in order.
+        query_sizes: ``(H, W)`` cells of each view's query map (None where a view has none).
+        key_sizes: The same for the key maps.
+        features: One map per view that a feature matcher compares (DenseCL), or None.
+        generator: Drives a sampling matcher (VADeR); None: torch's global generator.
+    """
+    geometry: ViewData
+    pairs: Tuple[Direction, ...]
+    query_sizes: Tuple[Optional[Size], ...]
+    key_sizes: Tuple[Optional[Size], ...]
+    features: Optional[Sequence[Optional[Tensor]]] = None
+    generator: Optional[torch.Generator] = None
+
+
+class Matches(NamedTuple):
+    """What a head matched: ``matches[i]`` belongs to ``pairs[i]`` (query view, key view)."""
+    pairs: Tuple[Direction, ...]
+    matches: List[Any]
 
 
 class CellMask(NamedTuple):
@@ -32,6 +61,14 @@ class PointPairs(NamedTuple):
     valid: Tensor
     key_index: Optional[Tensor] = None
     key_grid: Optional[Tensor] = None
+
+
+class TwoWayPairs(NamedTuple):
+    """Matches of one view pair in both directions (VICRegL's local criterion): ``forward``
+    indexes query cells of view a and key cells of view b, ``backward`` the reverse (its
+    ``query_index`` into view b, ``key_index`` into view a)."""
+    forward: PointPairs
+    backward: PointPairs
 
 
 def gather_cells(maps: Tensor, index: Tensor) -> Tensor:

@@ -5,8 +5,7 @@ import torch
 from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
-from dense_ssl_mm.structures import PairedViewData
-from .matches import Direction, PointPairs, Size
+from .matches import MatchContext, PointPairs
 
 
 @TASK_UTILS.register_module()
@@ -16,17 +15,14 @@ class WholeImage:
     this matcher a global method trains through the same head as the dense ones.
     """
 
-    def __call__(self, geometry: PairedViewData, directions: Sequence[Direction],
-                 query_sizes: Sequence[Size], key_sizes: Sequence[Size],
-                 features: Optional[Sequence[Tensor]] = None,
-                 generator: Optional[torch.Generator] = None) -> List[PointPairs]:
+    def __call__(self, ctx: MatchContext) -> List[PointPairs]:
         out = []
-        for a, b in directions:
-            if tuple(query_sizes[a]) != (1, 1) or tuple(key_sizes[b]) != (1, 1):
+        for a, b in ctx.pairs:
+            if tuple(ctx.query_sizes[a]) != (1, 1) or tuple(ctx.key_sizes[b]) != (1, 1):
                 raise ValueError(f'WholeImage matches (N, C, 1, 1) maps, got '
-                                 f'{tuple(query_sizes[a])} and {tuple(key_sizes[b])} cells')
-            n = geometry.boxes.shape[1]
-            index = torch.zeros(n, 1, dtype=torch.long, device=geometry.boxes.device)
+                                 f'{tuple(ctx.query_sizes[a])} and {tuple(ctx.key_sizes[b])} cells')
+            n = ctx.geometry.boxes.shape[1]
+            index = torch.zeros(n, 1, dtype=torch.long, device=ctx.geometry.boxes.device)
             out.append(PointPairs(query_index=index, valid=torch.ones_like(index, dtype=bool),
                                   key_index=index))
         return out

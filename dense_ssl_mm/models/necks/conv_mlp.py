@@ -26,12 +26,14 @@ class ConvMLPNeck(BaseModule):
         norm_cfg: Norm layer of the hidden layers (``SyncBN`` in the GPU configs), or None.
         in_index: Which backbone output to use when given a tuple of maps.
         with_avg_pool: Average-pool the input to ``1 x 1`` first (a global projector).
+        bias_last: A bias in the last convolution (VICRegL's expanders have none).
     """
 
     def __init__(self, in_channels: int = 2048, hid_channels: int = 4096,
                  out_channels: int = 256, num_layers: int = 2,
                  norm_cfg: Optional[dict] = dict(type='BN'), in_index: int = -1,
-                 with_avg_pool: bool = False, init_cfg: Optional[Union[dict, list]] = None) -> None:
+                 with_avg_pool: bool = False, bias_last: bool = True,
+                 init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         for name, value in dict(in_channels=in_channels, hid_channels=hid_channels,
                                 out_channels=out_channels, num_layers=num_layers).items():
@@ -44,7 +46,7 @@ class ConvMLPNeck(BaseModule):
                 layers.append(build_norm_layer(norm_cfg, hid_channels)[1])
             layers.append(nn.ReLU(inplace=True))
             channels = hid_channels
-        layers.append(nn.Conv2d(channels, out_channels, 1))
+        layers.append(nn.Conv2d(channels, out_channels, 1, bias=bias_last))
         self.mlp = nn.Sequential(*layers)
         self.in_index = in_index
         self.with_avg_pool = with_avg_pool

@@ -1,6 +1,6 @@
 """The one implementation of view geometry -> feature-cell correspondence.
 
-Convention (``PairedViewTransform`` writes it): a view's crop box is ``(x1, y1, x2, y2)`` in
+Convention (``MultiViewTransform`` writes it): a view's crop box is ``(x1, y1, x2, y2)`` in
 original-image pixels with x2, y2 exclusive, never flipped; a separate flag says whether the
 view was flipped horizontally. A feature map of ``H x W`` cells over that view splits the box
 into equal bins: cell ``(i, j)`` has its centre at

@@ -1,4 +1,4 @@
-"""Two augmented views of one image, each with its crop box and flip flag."""
+"""V >= 2 augmented views of one image, each with its crop box and flip flag."""
 from typing import List, Optional, Sequence
 
 import numpy as np
@@ -10,8 +10,13 @@ from .crop import RandomResizedCropWithBox
 
 
 @TRANSFORMS.register_module()
-class PairedViewTransform(BaseTransform):
-    """Make two views of ``results['img']``, each through its own pipeline.
+@TRANSFORMS.register_module(name='PairedViewTransform')  # the two-view name, same class
+class MultiViewTransform(BaseTransform):
+    """Make V >= 2 views of ``results['img']``, each through its own pipeline.
+
+    Two views (PixPro, MoCo): two pipelines. Multi-crop (VICRegL's ConvNeXt recipe, 2 x 224 +
+    6 x 96): ``[global1, global2] + [local] * 6``; views of one output size must be adjacent
+    (they are stacked per size group, in view order).
 
     Each view pipeline must contain one crop transform that writes ``crop_box`` (such as
     :class:`RandomResizedCropWithBox`) and may contain mmcv's ``RandomFlip`` with
@@ -19,39 +24,41 @@ class PairedViewTransform(BaseTransform):
     convention (see ``models/utils/correspondence.py``): the box is in pixels of the loaded
     image, ``(x1, y1, x2, y2)`` with x2/y2 exclusive, never flipped; the flip is a separate flag.
 
-    With ``min_overlap_area`` set, the second view's crop is drawn so that it shares at least
-    that many pixels (area, in original-image pixels) with the first view's crop: this
-    transform calls the second pipeline's :class:`RandomResizedCropWithBox` with
+    With ``min_overlap_area`` set, every view after the first is drawn so that it shares at
+    least that many pixels (area, in original-image pixels) with the first view's crop: this
+    transform calls the view's :class:`RandomResizedCropWithBox` with
     ``overlap=(first box, min_overlap_area)``, which rejects other candidates and, after its
     ``max_attempts`` tries, falls back to the first view's box (recorded as ``view_fallbacks``).
 
     Required keys: ``img``.
-    Added keys: ``views`` (list of two HxWx3 uint8 arrays), ``view_boxes`` (np.float32
-    ``(2, 4)``), ``view_flips`` (bool ``(2,)``), ``view_fallbacks`` (bool ``(2,)``).
+    Added keys: ``views`` (list of V HxWx3 uint8 arrays), ``view_boxes`` (np.float32
+    ``(V, 4)``), ``view_flips`` (bool ``(V,)``), ``view_fallbacks`` (bool ``(V,)``).
 
     Args:
-        view_pipelines: Two lists of transform configs, one per view.
-        min_overlap_area: Minimum shared area of the two crops in pixels, or None for
-            independent crops (PixPro).
+        view_pipelines: V >= 2 lists of transform configs, one per view.
+        min_overlap_area: Minimum shared area with the first view's crop in pixels, or None
+            for independent crops (PixPro).
     """
 
     def __init__(self, view_pipelines: Sequence[List[dict]],
                  min_overlap_area: Optional[float] = None) -> None:
-        if len(view_pipelines) != 2:
+        if len(view_pipelines) < 2:
             raise ValueError(
-                f'PairedViewTransform needs 2 view pipelines, got {len(view_pipelines)}')
+                f'MultiViewTransform needs >= 2 view pipelines, got {len(view_pipelines)}')
         if min_overlap_area is not None:
-            check_number('PairedViewTransform', 'min_overlap_area', min_overlap_area, 0)
+            check_number('MultiViewTransform', 'min_overlap_area', min_overlap_area, 0)
         # Built through our registry so no default scope is needed (mmcv's are found too).
         self.pipelines = [Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t for t in p])
                           for p in view_pipelines]
         self.min_overlap_area = min_overlap_area
-        if min_overlap_area is not None and not any(
-                isinstance(t, RandomResizedCropWithBox) for t in self.pipelines[1].transforms):
-            raise ValueError('PairedViewTransform(min_overlap_area=...) needs a '
-                             'RandomResizedCropWithBox in the second view pipeline')
+        if min_overlap_area is not None:
+            for k, pipeline in enumerate(self.pipelines[1:], 1):
+                if not any(isinstance(t, RandomResizedCropWithBox) for t in pipeline.transforms):
+                    raise ValueError(f'MultiViewTransform(min_overlap_area=...) needs a '
+                                     f'RandomResizedCropWithBox in view pipeline {k}')
 
-    def run_view(self, pipeline: Compose, view: dict, overlap=None) -> Optional[dict]:
+    @staticmethod
+    def run_view(pipeline: Compose, view: dict, overlap=None) -> Optional[dict]:
         """Run one view pipeline; its crop gets ``overlap`` as an argument (not in the dict)."""
         for t in pipeline.transforms:
             if overlap is not None and isinstance(t, RandomResizedCropWithBox):
@@ -68,7 +75,7 @@ class PairedViewTransform(BaseTransform):
             view = dict(results)
             view.pop('crop_box', None)
             overlap = None
-            if k == 1 and self.min_overlap_area is not None:
+            if k > 0 and self.min_overlap_area is not None:
                 overlap = (tuple(boxes[0]), self.min_overlap_area)
             view = self.run_view(pipeline, view, overlap)
             if view is None:
