@@ -60,6 +60,28 @@ def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
     return cfg
 
 
+def tiny_vicregl_cfg(feature_matches=None, location_matches=(20, 4)) -> dict:
+    """VICRegL on a ResNet-18 with 16 base channels: 128-64-64-32 expander, 128-32-32-16
+    local projector (three layers each, as the paper's)."""
+    def head(matcher, name):
+        return dict(type='DenseContrastHead', matcher=matcher, pairs='global_to_all',
+                    reduction='mean', loss=dict(type='VICRegLocalLoss'), loss_name=name)
+    return dict(
+        type='VICRegL', data_preprocessor=dict(type='ViewDataPreprocessor'),
+        backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
+                      norm_eval=False, zero_init_residual=False),
+        neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,
+                  num_layers=3, with_avg_pool=True, bias_last=False),
+        local_neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=32, out_channels=16,
+                        num_layers=3, bias_last=False),
+        global_loss=dict(type='VICRegGlobalLoss'),
+        feature_head=head(dict(type='FeatureNearest', num_matches=feature_matches),
+                          'loss_feature'),
+        location_head=head(dict(type='LocationNearest', num_matches=location_matches),
+                           'loss_location'),
+        alpha=0.75)
+
+
 def build_tiny(algorithm: str = 'PixPro', **overrides):
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_cfg(algorithm, **overrides))
@@ -81,12 +103,15 @@ def fixed_batch(n: int = 4, size: int = 64, seed: int = 0) -> dict:
 def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     """The demo config on a tiny model, 64 px views, batch 3, checkpoints every 2 iters."""
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
-    cfg.model = dict(PixPro=tiny_model_cfg, VADeR=tiny_vader_cfg,
+    cfg.model = dict(PixPro=tiny_model_cfg, VADeR=tiny_vader_cfg, VICRegL=tiny_vicregl_cfg,
                      DenseCL=lambda: tiny_moco_cfg('DenseCL', 16))[algorithm]()
     crop = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
     pipe = cfg.train_dataloader.dataset.pipeline[1]
     for view in pipe.view_pipelines:
         view[0] = crop
+    if algorithm == 'VICRegL':  # multi-crop: 2 x 64 + 2 x 32, the local crops smaller
+        local = [dict(crop, size=32, scale=(0.1, 0.3))] + pipe.view_pipelines[1][1:]
+        pipe.view_pipelines = pipe.view_pipelines + [local, local]
     cfg.train_dataloader.update(batch_size=3, num_workers=0, persistent_workers=False)
     cfg.train_cfg.max_iters = max_iters
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
@@ -94,6 +119,8 @@ def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     cfg.default_hooks.logger.interval = 1
     cfg.custom_hooks = cfg.custom_hooks[:1]  # the momentum hook; tests add others
     cfg.custom_hooks[0].base_target_momentum = 0.9  # make the schedule visible in 4 steps
+    if algorithm == 'VICRegL':  # no momentum target, no hook
+        cfg.custom_hooks = []
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=7, deterministic=True)
     cfg.resume = resume

@@ -163,6 +163,7 @@ fi
 log "installing the OpenMMLab stack and test tools"
 "${PIP[@]}" install -q -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
   -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/eval.txt" --find-links "$CACHE"
+"${PIP[@]}" install -q --no-deps -r "$ROOT/requirements/tests-nodeps.txt"
 log "installing dense_ssl_mm (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
 

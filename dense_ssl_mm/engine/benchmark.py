@@ -27,8 +27,8 @@ def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
         xy = torch.rand(2, 2, generator=gen) * 200
         wh = torch.rand(2, 2, generator=gen) * 200 + 200
         samples.append(ViewData(metainfo=dict(ori_shape=(480, 640)),
-                                      boxes=torch.cat([xy, xy + wh], -1),
-                                      flips=torch.rand(2, generator=gen) > 0.5))
+                                boxes=torch.cat([xy, xy + wh], -1),
+                                flips=torch.rand(2, generator=gen) > 0.5))
     return dict(inputs=inputs, data_samples=samples)
 
 

@@ -54,7 +54,7 @@ def test_device_crops_show_the_recorded_boxes(shrink):
     pack = PackImageForDeviceViews(max_short_side=120 if shrink else None)
     samples = [pack(dict(img=original, ori_shape=original.shape[:2])) for _ in range(8)]
     pre = ViewDataPreprocessor(mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False,
-                                     device_views=dict(view_pipelines=[CROP_FLIP] * 2, seed=1))
+                               device_views=dict(view_pipelines=[CROP_FLIP] * 2, seed=1))
     out = pre(dict(inputs=[s['inputs'] for s in samples],
                    data_samples=[s['data_samples'] for s in samples]))
     views, geometry = out['inputs'], out['data_samples']
@@ -270,7 +270,7 @@ def test_views_stay_float32_inside_the_amp_context():
     outs = []
     for amp in (False, True):
         pre = ViewDataPreprocessor(device_views=dict(view_pipelines=[pipeline] * 2,
-                                                           seed=0))
+                                                     seed=0))
         with autocast(device_type='cpu', dtype=torch.bfloat16, enabled=amp):
             outs.append(pre(dict(inputs=[sample['inputs']],
                                  data_samples=[sample['data_samples']]))['inputs'])

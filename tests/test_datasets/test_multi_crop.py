@@ -3,6 +3,7 @@ every view's pixels against its recorded box (ramp images), and the head's view 
 import numpy as np
 import pytest
 import torch
+from mmengine.dataset import pseudo_collate
 
 from dense_ssl_mm.datasets.transforms import MultiViewTransform, PackViews
 from dense_ssl_mm.models.data_preprocessors import ViewDataPreprocessor
@@ -55,6 +56,10 @@ def test_cpu_multi_crop_batch_gives_every_views_box():
     assert tuple(geometry.boxes.shape) == (6, 6, 4) and geometry.flips.any()
     # antialiased resize of a linear ramp: centre values up to the uint8 rounding
     check_views_show_boxes(views, geometry, image.shape, tol=0.51, edge=1)
+    # mmengine's pseudo_collate hands the groups over group-major: the same batch
+    collated = pseudo_collate(samples)
+    again = ViewDataPreprocessor(**IDENTITY)(collated)['inputs']
+    assert all(torch.equal(a, b) for a, b in zip(again, views))
     areas = (geometry.boxes[..., 2] - geometry.boxes[..., 0]) * \
         (geometry.boxes[..., 3] - geometry.boxes[..., 1]) / (200 * 250)
     assert (areas[:2] >= 0.4 * 0.98).all() and (areas[2:] <= 0.4 * 1.02).all()

@@ -54,14 +54,14 @@ def test_paired_views_record_flip_and_keep_box_unflipped():
 def test_overlap_option_guarantees_area_and_falls_back():
     np.random.seed(2)
     t = MultiViewTransform([crop_only(scale=(0.05, 0.1)), crop_only(scale=(0.05, 0.1))],
-                            min_overlap_area=100)
+                           min_overlap_area=100)
     for _ in range(50):
         out = t(dict(img=ramp_image()))
         b1, b2 = out['view_boxes']
         assert box_overlap_area(b1, b2) >= 100
     impossible = MultiViewTransform([crop_only(scale=(0.05, 0.1)),
-                                      crop_only(scale=(0.05, 0.1))],
-                                     min_overlap_area=160 * 120)
+                                     crop_only(scale=(0.05, 0.1))],
+                                    min_overlap_area=160 * 120)
     out = impossible(dict(img=ramp_image()))
     assert out['view_fallbacks'].tolist() == [False, True]
     assert np.array_equal(out['view_boxes'][0], out['view_boxes'][1])
@@ -69,7 +69,7 @@ def test_overlap_option_guarantees_area_and_falls_back():
     with pytest.raises(ValueError, match='min_overlap_area=...\\) needs a '
                        'RandomResizedCropWithBox in view pipeline 1'):
         MultiViewTransform([crop_only(), [dict(type='RandomFlip', prob=0.5)]],
-                            min_overlap_area=10)
+                           min_overlap_area=10)
 
 
 def test_paired_view_config_errors():
@@ -80,7 +80,8 @@ def test_paired_view_config_errors():
     vflip = dict(type='RandomFlip', prob=1.0, direction='vertical')
     with pytest.raises(ValueError, match="flipped 'vertical'"):
         MultiViewTransform([crop_only(), crop_only() + [vflip]])(dict(img=ramp_image()))
-    with pytest.raises(ValueError, match=r'scale must satisfy 0 < min <= max <= 1, got \(0.5, 0.2\)'):
+    with pytest.raises(ValueError,
+                       match=r'scale must satisfy 0 < min <= max <= 1, got \(0.5, 0.2\)'):
         RandomResizedCropWithBox(size=8, scale=(0.5, 0.2))
 
 
@@ -137,7 +138,7 @@ def test_a_new_per_view_datum_reaches_the_model_untouched():
         results['view_masks'] = np.full((2, 8, 8), i, np.uint8)  # what a DetCon transform adds
         samples.append(PackViews()(results))
     out = ViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
-                                            data_samples=[s['data_samples'] for s in samples]))
+                                      data_samples=[s['data_samples'] for s in samples]))
     masks = out['data_samples'].masks
     assert masks.shape == (2, 2, 8, 8) and masks[:, 1].eq(1).all() and masks[:, 0].eq(0).all()
     bad = t(dict(img=ramp_image(), img_path='x.jpg'))
@@ -153,7 +154,7 @@ def test_preprocessor_passes_original_image_sizes_for_the_reference_distance():
     samples = [PackViews()(t(dict(img=ramp_image(*s), img_path=f'{i}.jpg', ori_shape=s)))
                for i, s in enumerate(shapes)]
     out = ViewDataPreprocessor()(dict(inputs=[s['inputs'] for s in samples],
-                                            data_samples=[s['data_samples'] for s in samples]))
+                                      data_samples=[s['data_samples'] for s in samples]))
     geometry = out['data_samples']
     assert geometry.image_sizes.tolist() == [[120., 160.], [90., 200.]]
     assert (geometry.boxes[..., 2] <= geometry.image_sizes[None, :, 1]).all()

@@ -99,7 +99,8 @@ def test_project_points_round_trip_and_visibility():
     assert inside.tolist() == [[True, True, True, False]]
     assert torch.allclose(grid[0, 1], torch.zeros(2, dtype=torch.float64))
     gridf, _ = project_points(pts, b, T_)
-    assert torch.allclose(gridf[..., 0], -grid[..., 0]) and torch.allclose(gridf[..., 1], grid[..., 1])
+    assert torch.allclose(gridf[..., 0], -grid[..., 0])
+    assert torch.allclose(gridf[..., 1], grid[..., 1])
 
 
 def official_positive_mask(coord_q, coord_k, size, threshold=0.7):
@@ -152,7 +153,7 @@ def test_reference_distance_reproduces_the_official_mask(image):
                                       official_coords(boxes[1], flips[1], sizes), (7, 7))
     assert int((ours != official).sum()) == 0 and int(official.sum()) > 0
     pixel = MODELS.build(dict(type='DenseContrastHead')).match(feats, feats,
-                                                              geometry).matches[0].mask
+                                                               geometry).matches[0].mask
     differing = float((pixel != official).any(-1).float().mean())  # cells whose positives change
     assert (differing > 0.05) == (max(image) / min(image) > 1.3)
     with pytest.raises(ValueError, match="distance='reference'\\) needs the original image"):

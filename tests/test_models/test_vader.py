@@ -56,7 +56,7 @@ def test_queue_wraps_around_and_survives_save_resume(tmp_path):
     assert int(q.ptr) == 1
     assert q.queue[:, 0].tolist() == [6., 2., 3., 4., 5.]
     q.enqueue(torch.tensor([[7., 0.], [8., 0.], [9., 0.]]), valid=torch.tensor([True, False,
-                                                                                  True]))
+                                                                                True]))
     assert q.queue[:, 0].tolist() == [6., 7., 9., 4., 5.] and int(q.ptr) == 3
     torch.save(q.state_dict(), tmp_path / 'q.pth')
     restored = FeatureQueue(size=5, dim=2)
@@ -104,7 +104,8 @@ def test_nce_loss_matches_direct_computation_and_minimum():
     # positive = query, negatives orthogonal to it: log(1 + K exp(-1/tau)), about 0
     e = torch.eye(8, dtype=torch.float64)
     loss = vader_nce_loss(e[:1], e[:1], torch.tensor([True]), e[1:], tau).item()
-    assert abs(loss - torch.log1p(torch.tensor(7 * torch.exp(torch.tensor(-1 / tau)))).item()) < 1e-9
+    expected = torch.log1p(torch.tensor(7 * torch.exp(torch.tensor(-1 / tau)))).item()
+    assert abs(loss - expected) < 1e-9
     assert loss < 1e-4
 
 

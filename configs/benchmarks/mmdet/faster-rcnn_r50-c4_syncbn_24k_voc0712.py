@@ -16,7 +16,7 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=pretrained,
-                          allow_unexpected=True)),
+                      allow_unexpected=True)),
     roi_head=dict(
         shared_head=dict(
             style='pytorch',

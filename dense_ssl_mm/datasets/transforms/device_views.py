@@ -46,7 +46,7 @@ class PackImageForDeviceViews(BaseTransform):
         inputs = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))
         scale = (img.shape[0] / ori_shape[0], img.shape[1] / ori_shape[1])  # per axis
         sample = ViewData(metainfo=dict(img_path=results.get('img_path'),
-                                              ori_shape=ori_shape, scale=scale))
+                                        ori_shape=ori_shape, scale=scale))
         return dict(inputs=inputs, data_samples=sample)
 
     def __repr__(self) -> str:

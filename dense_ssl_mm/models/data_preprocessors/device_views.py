@@ -113,7 +113,8 @@ class DeviceViewMaker:
 
         Returns:
             views (:data:`~dense_ssl_mm.structures.Views`: ``(V, N, 3, h, w)`` float in
-            [0, 255], or one such stack per size group in view order); boxes ``(V, N, 4)`` in original pixels, flips bool ``(V, N)``, fallbacks
+            [0, 255], or one such stack per size group in view order); boxes ``(V, N, 4)``
+            in original pixels, flips bool ``(V, N)``, fallbacks
             bool ``(V, N)``.
         """
         gen = self._generator(images.device)

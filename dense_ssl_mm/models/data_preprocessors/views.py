@@ -101,7 +101,11 @@ class ViewDataPreprocessor(BaseDataPreprocessor):
             groups = [inputs]
         elif isinstance(inputs[0], torch.Tensor):  # per image (V, C, H, W): one size
             groups = [torch.stack(list(inputs))]
-        else:  # per image, one stack per size group
+        elif len({tuple(t.shape) for t in inputs[0]}) == 1:
+            # group-major, as mmengine's pseudo_collate transposes per-image lists:
+            # inputs[g][i] is image i's stack of size group g
+            groups = [torch.stack(list(group)) for group in inputs]
+        else:  # image-major: inputs[i][g], one stack per size group of image i
             counts = {len(sample) for sample in inputs}
             if len(counts) != 1:
                 raise ValueError(f'the images carry different numbers of size groups: {counts}')

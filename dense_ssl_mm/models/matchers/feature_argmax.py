@@ -1,9 +1,8 @@
 """DenseCL's positives: for each query cell, the most similar key cell by features."""
-from typing import List, Optional, Sequence
+from typing import List
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
 from .matches import MatchContext, PointPairs
@@ -27,7 +26,8 @@ class FeatureArgmax:
                     tuple(fb.shape[-2:]) != tuple(ctx.key_sizes[b]):
                 raise ValueError(f'matching features of {tuple(fa.shape[-2:])} and '
                                  f'{tuple(fb.shape[-2:])} cells do not cover the query and key '
-                                 f'maps of {tuple(ctx.query_sizes[a])} and {tuple(ctx.key_sizes[b])}')
+                                 f'maps of {tuple(ctx.query_sizes[a])} and '
+                                 f'{tuple(ctx.key_sizes[b])}')
             qa = F.normalize(fa.flatten(2), dim=1)  # [N, C, HWa]
             kb = F.normalize(fb.flatten(2), dim=1)  # [N, C, HWb]
             key_index = torch.bmm(qa.transpose(1, 2), kb).argmax(-1)  # [N, HWa]

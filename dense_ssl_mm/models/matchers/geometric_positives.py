@@ -1,8 +1,7 @@
 """PixPro's positives: cells whose centres lie close in the original image."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
-from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
 from dense_ssl_mm.utils.validation import check_choice, check_number

@@ -1,8 +1,7 @@
 """VADeR's positives: sampled pixels of view a and the same image points in view b."""
-from typing import List, Optional, Sequence
+from typing import List, Sequence
 
 import torch
-from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
 from dense_ssl_mm.utils.validation import check_number

@@ -1,8 +1,7 @@
 """MoCo's positive: the other view of the same image, one vector per view."""
-from typing import List, Optional, Sequence
+from typing import List
 
 import torch
-from torch import Tensor
 
 from dense_ssl_mm.registry import TASK_UTILS
 from .matches import MatchContext, PointPairs
