@@ -10,7 +10,6 @@ checkpoint's CPU state before each save. Divide by the step time of
 """
 import argparse
 import os.path as osp
-import sys
 import time
 from types import SimpleNamespace
 
@@ -19,10 +18,9 @@ from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from dense_ssl_mm.engine.hooks import NonFiniteGuardHook  # noqa: E402
-from dense_ssl_mm.utils.finite import non_finite_names  # noqa: E402
-from dense_ssl_mm.registry import MODELS  # noqa: E402
+from dense_ssl_mm.engine.hooks import NonFiniteGuardHook
+from dense_ssl_mm.utils.finite import non_finite_names
+from dense_ssl_mm.registry import MODELS
 
 
 def timed(fn, iters: int, device: torch.device) -> float:

@@ -20,11 +20,9 @@ import sys
 
 from mmengine.config import Config
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-from dense_ssl_mm.utils.cli import check_config_key  # noqa: E402
-from dense_ssl_mm.utils.export import export_checkpoint as export  # noqa: E402
-from dense_ssl_mm.utils.launch import run_logged, tool_command  # noqa: E402
+from dense_ssl_mm.utils.cli import check_config_key
+from dense_ssl_mm.apis.export import export_checkpoint as export
+from dense_ssl_mm.apis.launch import TEST, TRAIN, module_command, run_logged
 
 # metric key written by the evaluator -> (column, key in paper_results, scale to percent)
 METRICS = {
@@ -59,16 +57,16 @@ def benchmark(config: str, pretrained: str, work_dir: str, args) -> dict:
     os.makedirs(run_dir, exist_ok=True)
     options = [f'pretrained={pretrained}'] + (args.cfg_options or [])
     print(f'[{name}] fine-tuning (log: {run_dir}/train.log)', flush=True)
-    train = tool_command('train.py', [config, '--work-dir', run_dir, '--cfg-options', *options],
-                         args.launcher, args.gpus)
+    train = module_command(TRAIN, [config, '--work-dir', run_dir, '--cfg-options', *options],
+                           args.launcher, args.gpus)
     if run_logged(train, osp.join(run_dir, 'train.log')):
         return dict(config=name, status=f'fine-tuning failed, see {run_dir}/train.log')
     ckpt = resolve_checkpoint(run_dir)
     metrics_file = osp.join(run_dir, 'metrics.json')
     print(f'[{name}] evaluating {ckpt} (log: {run_dir}/test.log)', flush=True)
-    test = tool_command('test.py', [config, ckpt, '--work-dir', run_dir, '--out-metrics',
-                                    metrics_file, '--cfg-options', *options],
-                        args.launcher, args.gpus)
+    test = module_command(TEST, [config, ckpt, '--work-dir', run_dir, '--out-metrics',
+                                 metrics_file, '--cfg-options', *options],
+                          args.launcher, args.gpus)
     if run_logged(test, osp.join(run_dir, 'test.log')) or not osp.isfile(metrics_file):
         return dict(config=name, status=f'evaluation failed, see {run_dir}/test.log')
     with open(metrics_file) as f:

@@ -24,7 +24,7 @@ import sys
 import torch
 from mmengine.config import Config
 
-from dense_ssl_mm.evaluation.compare import compare_methods, write_comparison
+from dense_ssl_mm.apis.compare import compare_methods, write_comparison
 from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils import install_checkpoint_io

@@ -21,12 +21,11 @@ import sys
 import torch
 from mmengine.config import Config
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from dense_ssl_mm.evaluation import (LEVELS, PROTOCOLS, build_eval_model, dense_eval,  # noqa
                                      run_protocols, summary_line)
-from dense_ssl_mm.registry import MODELS  # noqa: E402
-from dense_ssl_mm.utils import install_checkpoint_io, load_local_checkpoint  # noqa: E402
-from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file  # noqa: E402
+from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils import install_checkpoint_io, load_local_checkpoint
+from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file
 
 
 def main(argv=None) -> None:

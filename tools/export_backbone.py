@@ -9,12 +9,10 @@ writes the pretrained FPN of a neck that has one (VADeR's decoder), for mmdet's 
 All outputs are written together or not at all; NaN/inf weights are refused.
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from dense_ssl_mm.utils.cli import existing_file  # noqa: E402
-from dense_ssl_mm.utils.export import export_checkpoint  # noqa: E402
+from dense_ssl_mm.utils.cli import existing_file
+from dense_ssl_mm.apis.export import export_checkpoint
 
 
 def main(argv=None) -> None:

@@ -8,10 +8,8 @@ Then: python tools/eval_dense.py CONFIG [CKPT] --seg-root OUT --work-dir DIR
 import argparse
 import glob
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics  # noqa: E402
+from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
 
 TEXTURES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'eval',
                     'textures', '*.jpg')

@@ -382,7 +382,7 @@ def ddp_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
         return [dict(status=f'skipped: {gpus} GPU visible, a DDP step needs 2')]
     backend = 'nccl' if gpus >= 2 else 'gloo'
     cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-           '--master_port=29533', osp.join(root, 'tools', 'train.py'),
+           '--master_port=29533', '-m', 'dense_ssl_mm.apis.train',
            osp.join(root, 'configs', 'demo', 'pixpro_r18_demo.py'), '--launcher', 'pytorch',
            '--work-dir', osp.join(work_dir, 'ddp'), '--cfg-options', 'train_cfg.max_iters=3',
            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',

@@ -15,7 +15,7 @@ from mmengine.runner import Runner
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 from dense_ssl_mm.utils import install_checkpoint_io  # noqa: E402
-from dense_ssl_mm.utils.launch import init_cpu_distributed  # noqa: E402
+from dense_ssl_mm.apis.launch import init_cpu_distributed  # noqa: E402
 from tests.helpers import tiny_model_cfg, tiny_moco_cfg, tiny_vader_cfg  # noqa: E402
 
 

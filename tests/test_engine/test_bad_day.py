@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 
 from dense_ssl_mm.engine import NonFiniteError, NonFiniteGuardHook, PretrainRunner
 from dense_ssl_mm.registry import HOOKS
-from dense_ssl_mm.utils.launch import train_reporting_stops
+from dense_ssl_mm.apis.launch import train_reporting_stops
 from ..helpers import demo_cfg
 
 

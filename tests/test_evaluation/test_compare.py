@@ -4,8 +4,8 @@ import os.path as osp
 
 import pytest
 
-from dense_ssl_mm.evaluation.compare import (comparison_config, format_table,
-                                             read_training_log)
+from dense_ssl_mm.apis.compare import (comparison_config, format_table,
+                                       read_training_log)
 from ..conftest import REPO
 
 DEMO = osp.join(REPO, 'configs', 'demo')

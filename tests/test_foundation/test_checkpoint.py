@@ -167,7 +167,7 @@ def test_unreadable_files_get_a_reason_and_no_unsafe_advice(tmp_path, demo_image
 
 
 def test_resume_finds_newest_sound_checkpoint_in_the_given_work_dir(tmp_path):
-    from dense_ssl_mm.utils.launch import find_resume_checkpoint
+    from dense_ssl_mm.apis.launch import find_resume_checkpoint
     work = tmp_path / 'moved'
     work.mkdir()
     for it in (2, 4, 6):

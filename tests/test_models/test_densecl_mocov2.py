@@ -151,7 +151,7 @@ def test_keys_get_no_gradient_and_loss_falls(algorithm):
 
 @pytest.mark.parametrize('algorithm', ['DenseCL', 'MoCoV2'])
 def test_export_gives_an_mmdet_backbone(algorithm, tmp_path):
-    from dense_ssl_mm.utils.export import export_checkpoint
+    from dense_ssl_mm.apis.export import export_checkpoint
     model = tiny(algorithm)
     torch.save(dict(state_dict=model.state_dict()), tmp_path / 'pre.pth')
     export_checkpoint(str(tmp_path / 'pre.pth'), str(tmp_path / 'bb.pth'))

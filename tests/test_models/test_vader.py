@@ -161,7 +161,7 @@ def test_head_vader_needs_queue():
 
 
 def test_fpn_export_loads_into_mmdet_fpn(tmp_path):
-    from dense_ssl_mm.utils.export import export_checkpoint as export
+    from dense_ssl_mm.apis.export import export_checkpoint as export
     model = tiny_vader(queue_size=8)
     path = tmp_path / 'vader.pth'
     torch.save(dict(state_dict=model.state_dict()), path)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils.export import export_checkpoint
+from dense_ssl_mm.apis.export import export_checkpoint
 from ..conftest import REPO
 from .test_transfer import pixpro_checkpoint
 

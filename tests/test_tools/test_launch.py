@@ -6,7 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from dense_ssl_mm.utils.launch import prepare_config
+from dense_ssl_mm.apis.launch import prepare_config
 from ..conftest import REPO
 
 C4 = osp.join(REPO, 'configs', 'benchmarks', 'mmdet', 'faster-rcnn_r50-c4_syncbn_24k_voc0712.py')

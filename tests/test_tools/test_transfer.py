@@ -13,8 +13,8 @@ import torchvision
 from mmengine.config import Config
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils.export import export_checkpoint as export
-from dense_ssl_mm.utils.launch import replace_pretrained
+from dense_ssl_mm.apis.export import export_checkpoint as export
+from dense_ssl_mm.apis.launch import replace_pretrained
 from ..conftest import REPO
 from ..helpers import build_tiny
 

@@ -1,5 +1,6 @@
-"""Config preparation shared by tools/train.py and tools/test.py (OpenMMLab conventions), and
-the commands that run those tools under a launcher."""
+"""Config preparation shared by training and testing (OpenMMLab conventions), and the
+commands that run them in a process under a launcher (``python -m dense_ssl_mm.apis.train``:
+the library never runs a ``tools/*.py`` by path, so a non-editable install works)."""
 import glob
 import os
 import os.path as osp
@@ -13,9 +14,11 @@ import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from .checkpoint import checkpoint_problem
+from dense_ssl_mm.engine.hooks import NonFiniteError
+from dense_ssl_mm.utils.checkpoint import checkpoint_problem
 
-TOOLS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tools')
+#: The modules :func:`module_command` runs (``tools/train.py`` and ``tools/test.py`` call them).
+TRAIN, TEST = 'dense_ssl_mm.apis.train', 'dense_ssl_mm.apis.test'
 PRETRAINED_TYPES = ('Pretrained', 'StrictPretrained')
 _CKPT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 
@@ -181,7 +184,6 @@ def train_reporting_stops(runner, config: str) -> int:
       ``SyntaxError: Failed to format the config file``; that case is recognised as well.
     Other errors propagate with their traceback.
     """
-    from dense_ssl_mm.engine.hooks import NonFiniteError
     try:
         runner.train()
     except NonFiniteError as err:
@@ -198,16 +200,18 @@ def train_reporting_stops(runner, config: str) -> int:
     return 0
 
 
-def tool_command(script: str, args: List[str], launcher: str = 'none', gpus: int = 1) -> List[str]:
-    """The command that runs ``tools/<script>`` in one process, under torchrun
-    (``launcher='pytorch'``, ``gpus`` processes, port ``$PORT`` or 29500) or under ``srun``
-    (``launcher='slurm'``, up to 8 per node, extra flags in ``$SRUN_ARGS``)."""
-    py = [sys.executable, osp.join(TOOLS, script)]
+def module_command(module: str, args: List[str], launcher: str = 'none',
+                   gpus: int = 1) -> List[str]:
+    """The command that runs ``python -m <module>`` (:data:`TRAIN`, :data:`TEST`) in one
+    process, under torchrun (``launcher='pytorch'``, ``gpus`` processes, port ``$PORT`` or
+    29500) or under ``srun`` (``launcher='slurm'``, up to 8 per node, extra flags in
+    ``$SRUN_ARGS``)."""
+    py = [sys.executable, '-m', module]
     if launcher == 'none':
         return py + args
     if launcher == 'pytorch':
         return ([sys.executable, '-m', 'torch.distributed.run', f'--nproc_per_node={gpus}',
-                 f'--master_port={os.environ.get("PORT", "29500")}'] + py[1:] + args +
+                 f'--master_port={os.environ.get("PORT", "29500")}', '-m', module] + args +
                 ['--launcher', 'pytorch'])
     if launcher != 'slurm':
         raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")

@@ -19,8 +19,8 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
-from .checkpoint import atomic_write_files, load_local_checkpoint
-from .finite import non_finite_names
+from dense_ssl_mm.utils.checkpoint import atomic_write_files, load_local_checkpoint
+from dense_ssl_mm.utils.finite import non_finite_names
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
 

@@ -7,9 +7,9 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
-from dense_ssl_mm.utils.launch import find_resume_checkpoint, run_logged, tool_command
-from .features import build_eval_model
-from .report import dense_eval
+from dense_ssl_mm.evaluation.features import build_eval_model
+from dense_ssl_mm.evaluation.report import dense_eval
+from .launch import TRAIN, find_resume_checkpoint, module_command, run_logged
 
 COLUMNS = ('method', 'config', 'iters', 'batch', 'loss at end', 'step (s)', 'img/s',
            'PCK@1', 'PCK@2', 'kNN mIoU', 'linear mIoU')
@@ -101,8 +101,8 @@ def compare_methods(configs: Sequence[str], work_dir: str, iters: int,
         row = dict(method=cfg.model.type, config=osp.basename(path), iters=iters,
                    batch=cfg.train_dataloader.batch_size * gpus)
         log(f'[{name}] training {iters} iterations (log: {run_dir}/train.log)')
-        cmd = tool_command('train.py', [osp.join(run_dir, 'compare_config.py'), '--work-dir',
-                                        run_dir], launcher, gpus)
+        cmd = module_command(TRAIN, [osp.join(run_dir, 'compare_config.py'), '--work-dir',
+                                     run_dir], launcher, gpus)
         failed = run_logged(cmd, osp.join(run_dir, 'train.log'))
         checkpoint = None if failed else find_resume_checkpoint(run_dir)[0]
         if checkpoint is None:

@@ -1,0 +1,36 @@
+# VICRegL, ResNet-50 (Bardes, Ponce, LeCun, NeurIPS 2022; facebookresearch/VICRegL, read for
+# the constants): no momentum target. Global expander 2048-8192-8192-8192 on the pooled C5,
+# local projector 2048-512-512-512 on every C5 cell (BN; last layers without bias), VICReg
+# coefficients 25 / 25 / 1, alpha = 0.75; local matches: every cell to its L2-nearest cell
+# (official default, all kept) and the 20 / 4 closest positions, each global view against
+# every other view. No target network: a config that takes default_runtime.py sets
+# custom_hooks = [] (no MomentumEncoderHook; the hook refuses a model without a target).
+pairs = 'global_to_all'
+model = dict(
+    type='VICRegL',
+    data_preprocessor=dict(
+        type='ViewDataPreprocessor',
+        mean=[123.675, 116.28, 103.53],
+        std=[58.395, 57.12, 57.375],
+        bgr_to_rgb=True),
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        out_indices=(3, ),
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        zero_init_residual=True),
+    neck=dict(type='ConvMLPNeck', in_channels=2048, hid_channels=8192, out_channels=8192,
+              num_layers=3, with_avg_pool=True, bias_last=False),
+    local_neck=dict(type='ConvMLPNeck', in_channels=2048, hid_channels=512, out_channels=512,
+                    num_layers=3, bias_last=False),
+    global_loss=dict(type='VICRegGlobalLoss', inv_weight=25.0, var_weight=25.0, cov_weight=1.0),
+    feature_head=dict(type='DenseContrastHead', pairs=pairs, reduction='mean',
+                      matcher=dict(type='FeatureNearest', num_matches=None),
+                      loss=dict(type='VICRegLocalLoss'), loss_name='loss_feature'),
+    location_head=dict(type='DenseContrastHead', pairs=pairs, reduction='mean',
+                       matcher=dict(type='LocationNearest', num_matches=(20, 4)),
+                       loss=dict(type='VICRegLocalLoss'), loss_name='loss_location'),
+    alpha=0.75,
+    pairs=pairs,
+)
