@@ -78,6 +78,18 @@ def check_params(mask_root: str, params: Dict[str, float]) -> None:
                          f'asks for {params}: delete it or point mask_root elsewhere')
 
 
+def write_params(mask_root: str, params: Dict[str, float]) -> None:
+    """Record the FH parameters of ``mask_root`` (once; refused if they differ)."""
+    check_params(mask_root, params)
+    path = osp.join(mask_root, PARAMS_FILE)
+    if not osp.isfile(path):
+        os.makedirs(mask_root, exist_ok=True)
+        tmp = f'{path}.tmp{os.getpid()}'
+        with open(tmp, 'w') as f:
+            json.dump(params, f)
+        os.replace(tmp, path)
+
+
 def _one(job) -> Optional[str]:
     img_path, out, params = job
     if osp.isfile(out):
@@ -107,10 +119,7 @@ def build_mask_cache(img_paths: Sequence[str], img_root: str, mask_root: Optiona
     """
     params = {**FH_PARAMS, **params}
     mask_root = mask_root or mask_root_for(img_root)
-    os.makedirs(mask_root, exist_ok=True)
-    check_params(mask_root, params)
-    with open(osp.join(mask_root, PARAMS_FILE), 'w') as f:
-        json.dump(params, f)
+    write_params(mask_root, params)
     jobs = [(p, mask_path(p, img_root, mask_root), params) for p in img_paths]
     todo = [j for j in jobs if not osp.isfile(j[1])]
     start = time.perf_counter()

@@ -8,7 +8,8 @@ from mmcv.transforms import BaseTransform
 
 from dense_ssl_mm.registry import TRANSFORMS
 from dense_ssl_mm.utils.validation import check_choice, check_number
-from ..fh_masks import FH_PARAMS, check_params, fh_segments, mask_path, mask_root_for, read_mask
+from ..fh_masks import (FH_PARAMS, check_params, fh_segments, mask_path, mask_root_for,
+                        read_mask, write_mask, write_params)
 
 
 @TRANSFORMS.register_module()
@@ -23,7 +24,9 @@ class LoadFHMask(BaseTransform):
     Args:
         img_root: The dataset's image root (the cache mirrors the layout below it).
         mask_root: The cache folder (default ``<img_root>_fh_masks``).
-        on_missing: ``'compute'`` (default) or ``'raise'`` when an image has no cached mask.
+        on_missing: When an image has no cached mask: ``'compute'`` (default),
+            ``'compute_and_cache'`` (and write it to the cache, atomically: the next epoch
+            reads it) or ``'raise'``.
         scale, min_size, sigma: FH parameters (DetCon's 1000, 1000, 0.8); a cache made with
             others is refused.
     """
@@ -35,7 +38,7 @@ class LoadFHMask(BaseTransform):
         self.img_root = img_root
         self.mask_root = mask_root or mask_root_for(img_root)
         self.on_missing = check_choice('LoadFHMask', 'on_missing', on_missing,
-                                       ('compute', 'raise'))
+                                       ('compute', 'compute_and_cache', 'raise'))
         self.params = dict(scale=check_number('LoadFHMask', 'scale', scale, 0, low_open=True),
                            min_size=check_number('LoadFHMask', 'min_size', min_size, 1,
                                                  integer=True),
@@ -56,6 +59,9 @@ class LoadFHMask(BaseTransform):
                                     'run tools/make_fh_masks.py')
         else:
             segments = fh_segments(img, **self.params)
+            if self.on_missing == 'compute_and_cache':
+                write_params(self.mask_root, self.params)
+                write_mask(path, segments)
         results['segments'] = segments
         return results
 

@@ -1,13 +1,15 @@
 from .base import DenseAlgorithm
 from .densecl import DenseCL
+from .detcon import DetConB, DetConS
 from .mocov2 import MoCoV2
 from .momentum import MomentumAlgorithm, MomentumTarget
 from .pixcontrast import PixContrast
 from .pixpro import PixPro
+from .seeded_sampling import SeededSampling
 from .vader import VADeR
 from .vicregl import VICRegL
 
 __all__ = [
-    'DenseAlgorithm', 'DenseCL', 'MoCoV2', 'MomentumAlgorithm', 'MomentumTarget', 'PixContrast',
-    'PixPro', 'VADeR', 'VICRegL'
+    'DenseAlgorithm', 'DenseCL', 'DetConB', 'DetConS', 'MoCoV2', 'MomentumAlgorithm',
+    'MomentumTarget', 'PixContrast', 'PixPro', 'SeededSampling', 'VADeR', 'VICRegL'
 ]

@@ -3,7 +3,6 @@ from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.dist import get_rank
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
@@ -13,10 +12,11 @@ from ..losses import QueueInfoNCELoss
 from ..matchers import gather_keys
 from ..utils import FeatureQueue
 from .momentum import MomentumAlgorithm
+from .seeded_sampling import SeededSampling
 
 
 @MODELS.register_module()
-class VADeR(MomentumAlgorithm):
+class VADeR(SeededSampling, MomentumAlgorithm):
     """Online encoder-decoder f and its momentum copy g give 128-d unit embeddings per pixel
     (stride 4); a pixel of view 1 and the point of view 2 showing the same image location are
     a positive pair; negatives are g-features of other images kept in a queue.
@@ -40,39 +40,17 @@ class VADeR(MomentumAlgorithm):
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg)
         check_number('VADeR', 'queue_size', queue_size, 1, integer=True)
-        check_number('VADeR', 'sampling_seed', sampling_seed, 0, integer=True)
         self.head = MODELS.build(head)
         if not isinstance(self.head.loss_module, QueueInfoNCELoss):
             raise ValueError(f'VADeR needs a DenseContrastHead with QueueInfoNCELoss (its '
                              f'negatives are a queue), got {type(self.head.loss_module).__name__}')
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
-        self.sampling_seed = sampling_seed
-        self.register_buffer('sampling_steps', torch.zeros((), dtype=torch.long))
-        # Host copy of the counter: read from the buffer once (and again after a checkpoint
-        # is loaded), so a step costs no device-to-host sync.
-        self._host_step: Optional[int] = None
+        self.init_sampling(sampling_seed)
         self.build_targets()
-
-    def _load_from_state_dict(self, *args, **kwargs) -> None:
-        # Called by torch's load_state_dict and by mmengine's checkpoint loader alike.
-        super()._load_from_state_dict(*args, **kwargs)
-        self._host_step = None
 
     def restart_schedule(self) -> None:
         super().restart_schedule()
-        self.sampling_steps.zero_()
-        self._host_step = 0
-
-    def pair_generator(self, device: torch.device) -> torch.Generator:
-        """The generator of this step's pair sampling; advances the step counter."""
-        if self._host_step is None:
-            self._host_step = int(self.sampling_steps)
-        step = self._host_step
-        self._host_step += 1
-        self.sampling_steps += 1  # in place on the device: the checkpointed truth
-        generator = torch.Generator(device=device)
-        generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
-        return generator
+        self.restart_sampling()
 
     def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
         """``inputs`` V views (two in the paper); ``data_samples`` their batched geometry."""
@@ -81,7 +59,7 @@ class VADeR(MomentumAlgorithm):
         with torch.no_grad():
             target = [self.target_neck(self.target_backbone(v)) for v in views]
         matches = self.head.match(online, target, data_samples,
-                                  generator=self.pair_generator(views[0].device))
+                                  generator=self.sampling_generator(views[0].device))
         losses = self.head.loss(online, target, data_samples, negatives=self.queue.queue,
                                 matches=matches)
         keys = torch.cat([gather_keys(target[b], m)  # [pairs * N * P, 128]

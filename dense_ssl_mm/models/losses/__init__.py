@@ -1,3 +1,4 @@
+from .detcon_contrast import DetConLoss, detcon_one_way
 from .pixcontrast_infonce import PixContrastLoss, pixcontrast_loss
 from .pixpro_consistency import PixProConsistencyLoss, pixpro_consistency_loss
 from .queue_infonce import QueueInfoNCELoss, queue_infonce_loss
@@ -5,7 +6,8 @@ from .vicreg import (VICRegGlobalLoss, VICRegLocalLoss, covariance_term, varianc
                      vicreg_terms)
 
 __all__ = [
-    'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss', 'VICRegGlobalLoss',
-    'VICRegLocalLoss', 'covariance_term', 'pixcontrast_loss', 'pixpro_consistency_loss',
-    'queue_infonce_loss', 'variance_term', 'vicreg_terms'
+    'DetConLoss', 'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss',
+    'VICRegGlobalLoss', 'VICRegLocalLoss', 'covariance_term', 'detcon_one_way',
+    'pixcontrast_loss', 'pixpro_consistency_loss', 'queue_infonce_loss', 'variance_term',
+    'vicreg_terms'
 ]
