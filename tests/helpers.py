@@ -82,6 +82,21 @@ def tiny_vicregl_cfg(feature_matches=None, location_matches=(20, 4)) -> dict:
         alpha=0.75)
 
 
+def tiny_detconb_cfg(**overrides) -> dict:
+    """DetConB on a ResNet-18 with 16 base channels: 128-64-32 projector, 32-64-32
+    predictor, 4 segments per view."""
+    cfg = dict(type='DetConB', data_preprocessor=dict(type='ViewDataPreprocessor'),
+               backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
+                             norm_eval=False, zero_init_residual=False),
+               neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64,
+                         out_channels=32),
+               predictor=dict(type='ConvMLPNeck', in_channels=32, hid_channels=64,
+                              out_channels=32),
+               num_masks=4)
+    cfg.update(overrides)
+    return cfg
+
+
 def build_tiny(algorithm: str = 'PixPro', **overrides):
     torch.manual_seed(0)
     model = MODELS.build(tiny_model_cfg(algorithm, **overrides))
@@ -104,11 +119,18 @@ def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     """The demo config on a tiny model, 64 px views, batch 3, checkpoints every 2 iters."""
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_r18_demo.py'))
     cfg.model = dict(PixPro=tiny_model_cfg, VADeR=tiny_vader_cfg, VICRegL=tiny_vicregl_cfg,
+                     DetConB=tiny_detconb_cfg,
                      DenseCL=lambda: tiny_moco_cfg('DenseCL', 16))[algorithm]()
     crop = dict(type='RandomResizedCropWithBox', size=64, scale=(0.3, 1.0))
     pipe = cfg.train_dataloader.dataset.pipeline[1]
     for view in pipe.view_pipelines:
         view[0] = crop
+    if algorithm == 'DetConB':  # FH masks (computed once, cached in the work dir), per view
+        cfg.train_dataloader.dataset.pipeline[1:1] = [dict(
+            type='LoadFHMask', img_root=cfg.train_dataloader.dataset.data_root,
+            mask_root=osp.join(str(work_dir), '..', 'masks'), on_missing='compute_and_cache',
+            scale=100, min_size=50)]
+        cfg.train_dataloader.dataset.pipeline.insert(3, dict(type='MasksToViews'))
     if algorithm == 'VICRegL':  # multi-crop: 2 x 64 + 2 x 32, the local crops smaller
         local = [dict(crop, size=32, scale=(0.1, 0.3))] + pipe.view_pipelines[1][1:]
         pipe.view_pipelines = pipe.view_pipelines + [local, local]

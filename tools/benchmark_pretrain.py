@@ -9,7 +9,8 @@
 
 A step is what training does: ``model.train_step`` (data preprocessor, both views through
 the online and target branches, loss, backward, the config's optimizer) plus the momentum
-update. Prints one markdown table row.
+update. Prints one markdown table row per config (several configs: timed back to back in one
+process, with each step time's ratio to the first config's).
 """
 import argparse
 import copy
@@ -21,7 +22,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
-                                           synthetic_data, synthetic_images, time_train_steps)
+                                           synthetic_batch, synthetic_data, synthetic_images,
+                                           time_train_steps)
 from dense_ssl_mm.engine.memory import config_view_size, estimate_step_memory
 from dense_ssl_mm.engine.speed import apply_speed_config
 from dense_ssl_mm.registry import MODELS
@@ -30,13 +32,15 @@ from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, e
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', type=existing_file('config file'))
+    parser.add_argument('configs', nargs='+', type=existing_file('config file'),
+                        help='one or more configs, timed one after the other in this process '
+                        '(the step-time ratio to the first is printed)')
     parser.add_argument('--batch-size', type=int,
                         help='images per step (default 8; with --estimate-memory the '
                         "config's per-GPU batch)")
     parser.add_argument('--img-size', type=int,
-                        help="synthetic view size (default 224; with --estimate-memory the "
-                        "config's view size)")
+                        help="size of the first view (default: the config's; other views in "
+                        "proportion; with --estimate-memory the config's view size)")
     parser.add_argument('--estimate-memory', action='store_true',
                         help='estimate the memory of a training step with fake tensors '
                         '(no arithmetic, any machine) instead of timing it')
@@ -49,39 +53,55 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     device = torch.device(args.device)
-    cfg = Config.fromfile(args.config)
-    try:
-        check_pretraining_config(cfg, args.config, MODELS)
-    except ValueError as err:
-        parser.error(str(err))
-    cfg.merge_from_dict(args.cfg_options)
-    apply_speed_config(cfg)  # once: model, optimizer and dataloader settings together
-    init_default_scope(cfg.get('default_scope', 'dense_ssl_mm'))
+    configs = []
+    for path in args.configs:
+        cfg = Config.fromfile(path)
+        try:
+            check_pretraining_config(cfg, path, MODELS)
+        except ValueError as err:
+            parser.error(str(err))
+        cfg.merge_from_dict(args.cfg_options)
+        apply_speed_config(cfg)  # once: model, optimizer and dataloader settings together
+        configs.append((path, cfg))
+    init_default_scope(configs[0][1].get('default_scope', 'dense_ssl_mm'))
     if args.estimate_memory:
-        print(memory_table(cfg, args.config, args.batch_size, args.img_size))
+        for path, cfg in configs:
+            print(memory_table(cfg, path, args.batch_size, args.img_size))
         return
-    args.batch_size = args.batch_size or 8
-    args.img_size = args.img_size or 224
+    print('| config | device | data | batch | switches | step (s) | img/s | data wait | '
+          'peak memory | loss | step / first |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|')
+    first = None
+    for path, cfg in configs:
+        row, step = time_config(path, cfg, args, device)
+        first = first or step
+        print(f'{row} {step / first:.2f} |', flush=True)
+
+
+def time_config(path: str, cfg: Config, args, device: torch.device):
+    """One markdown row (without the ratio) and the mean step time of ``cfg``."""
+    batch_size = args.batch_size or 8
     model, optim_wrapper = build_for_benchmark(cfg, device)
     if args.data_root:
-        batches = iter(folder_loader(cfg, args.data_root, args.batch_size, args.workers))
+        batches = iter(folder_loader(cfg, args.data_root, batch_size, args.workers))
         mode = f'{osp.basename(osp.normpath(args.data_root))}, {args.workers} workers'
     elif (cfg.get('speed') or {}).get('device_views'):
-        batches = itertools.repeat(synthetic_images(args.batch_size))
+        batches = itertools.repeat(synthetic_images(batch_size))
         mode = 'synthetic 640 x 480 images, views on the device'
     else:
-        batches = itertools.repeat(synthetic_data(args.batch_size, args.img_size))
-        mode = f'synthetic {args.img_size} px'
+        data = synthetic_batch(cfg, batch_size, args.img_size)
+        batches = itertools.repeat(data)
+        first = data['inputs'][0]
+        groups = first if isinstance(first, list) else [first]
+        mode = 'synthetic ' + ' + '.join(f'{g.shape[0]} x {g.shape[-1]}' for g in groups) + ' px'
     result = time_train_steps(model, optim_wrapper, batches, args.iters, args.warmup, device)
     switches = ', '.join(k for k, v in (cfg.get('speed') or {}).items() if v) or 'none'
-    name = osp.splitext(osp.basename(args.config))[0]
-    print('| config | device | data | batch | switches | step (s) | img/s | data wait | '
-          'peak memory | loss |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
-    print(f'| {name} | {device.type} ({torch.get_num_threads()} threads) | {mode} | '
-          f'{args.batch_size} | {switches} | {result["step_s"]:.3f} | '
-          f'{result["images"] / result["step_s"]:.1f} | {result["data_wait"] * 100:.1f} % | '
-          f'{peak_memory(device)} | {result["loss"]:.4f} |')
+    name = osp.splitext(osp.basename(path))[0]
+    row = (f'| {name} | {device.type} ({torch.get_num_threads()} threads) | {mode} | '
+           f'{batch_size} | {switches} | {result["step_s"]:.3f} | '
+           f'{result["images"] / result["step_s"]:.1f} | {result["data_wait"] * 100:.1f} % | '
+           f'{peak_memory(device)} | {result["loss"]:.4f} |')
+    return row, result['step_s']
 
 
 def memory_table(cfg, config_path: str, batch_size=None, img_size=None) -> str:

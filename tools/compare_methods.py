@@ -1,14 +1,14 @@
 """Pretrain every method on the same data with the same budget; print one table.
 
-    # the demo photos on a CPU (every method's demo config, 150 iterations each)
-    python tools/compare_methods.py --work-dir work_dirs/compare
+    # the demo photos on a CPU (every method's demo config, 150 iterations each, 3 seeds)
+    python tools/compare_methods.py --work-dir work_dirs/compare --seeds 0 1 2
     # real data on GPUs: the full configs, a folder of images, 8 GPUs per run
     python tools/compare_methods.py --configs configs/pixpro_r50_coco.py \
         configs/densecl_r50_coco.py ... --data-root data/coco/train2017 --iters 20000 \
         --batch-size 32 --launcher pytorch --gpus 8 --eval-images data/coco/val2017
 
 Each run: the method's own model, optimizer and augmentation; shared: data, iterations,
-images per step, schedule shape and seed (dense_ssl_mm/evaluation/compare.py). Then the same
+images per step, schedule shape and seed (dense_ssl_mm/apis/compare.py). Then the same
 dense evaluation of the C4 features of every final checkpoint and of a random
 initialisation: correspondence PCK on --eval-images, kNN / linear-probe mIoU on --seg-root
 (default: texture mosaics made from the bundled CC0 photos). Loss scales differ between
@@ -24,7 +24,7 @@ import sys
 import torch
 from mmengine.config import Config
 
-from dense_ssl_mm.apis.compare import compare_methods, write_comparison
+from dense_ssl_mm.apis.compare import aggregate_seeds, compare_methods, write_comparison
 from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils import install_checkpoint_io
@@ -32,7 +32,8 @@ from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMOS = ['pixpro_r18_demo.py', 'pixcontrast_r18_demo.py', 'vader_r18_fpn_demo.py',
-         'densecl_r18_demo.py', 'mocov2_r18_demo.py']
+         'densecl_r18_demo.py', 'mocov2_r18_demo.py', 'detconb_r18_demo.py',
+         'detcons_r18_demo.py', 'vicregl_r18_demo.py']
 
 
 def main(argv=None) -> int:
@@ -44,10 +45,13 @@ def main(argv=None) -> int:
     parser.add_argument('--batch-size', type=int, help='images per step and process')
     parser.add_argument('--data-root', help='a folder of training images (default: each '
                         "config's data)")
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0],
+                        help='one run per seed; several: a table of mean ± half range')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm'], default='none')
     parser.add_argument('--gpus', type=int, default=1)
-    parser.add_argument('--eval-images', default=osp.join(ROOT, 'configs', 'demo', 'images'))
+    parser.add_argument('--eval-images', help='held-out images: a folder or a list file '
+                        '(default: the two held-out demo photos)',
+                        default=osp.join(ROOT, 'configs', 'demo', 'heldout_photos.txt'))
     parser.add_argument('--seg-root', help='labelled folder (default: texture mosaics)')
     parser.add_argument('--view-size', type=int, default=128)
     parser.add_argument('--seg-size', type=int, default=128)
@@ -70,9 +74,17 @@ def main(argv=None) -> int:
         make_texture_mosaics(textures, seg_root, 16, 8, args.seg_size, seed=0)
     eval_args = dict(images=args.eval_images, view_size=args.view_size, seg_root=seg_root,
                      seg_size=args.seg_size, pairs_per_image=args.pairs_per_image)
-    rows = compare_methods(args.configs, work_dir, args.iters, args.batch_size, args.data_root,
-                           args.seed, args.launcher, args.gpus, eval_args, args.device,
-                           log=lambda m: print(m, flush=True))
+    runs = []
+    for seed in args.seeds:
+        seed_dir = work_dir if len(args.seeds) == 1 else osp.join(work_dir, f'seed{seed}')
+        os.makedirs(seed_dir, exist_ok=True)
+        rows = compare_methods(args.configs, seed_dir, args.iters, args.batch_size,
+                               args.data_root, seed, args.launcher, args.gpus, eval_args,
+                               args.device, log=lambda m: print(m, flush=True))
+        runs.append(rows)
+        if len(args.seeds) > 1:
+            write_comparison(rows, seed_dir)
+    rows = runs[0] if len(runs) == 1 else aggregate_seeds(runs)
     print(write_comparison(rows, work_dir))
     print(f'table: {work_dir}/compare.md; per-run logs and pictures under {work_dir}/')
     return 0 if all(r['status'] == 'ok' for r in rows) else 1

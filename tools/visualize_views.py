@@ -8,6 +8,9 @@ model sees them (before normalisation), with lines joining the cells the head's 
 PixPro/PixContrast positives, VADeR's sampled pairs, DenseCL's feature argmax (computed with
 the model's backbone: random weights unless --checkpoint). Matching content at both ends of
 every line is the check. The cell grid is the model's own: it is asked for its stride.
+For DetCon (a pipeline with LoadFHMask) the picture shows the segments instead: the image
+coloured by its FH segments, and each view's cells coloured by the segment DetCon pools them
+into; the same colour must cover the same object in both views.
 """
 import argparse
 import os.path as osp
@@ -20,7 +23,8 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from dense_ssl_mm.utils import install_checkpoint_io
-from dense_ssl_mm.visualization import draw_view_pairs, view_pairs
+from dense_ssl_mm.visualization import (draw_view_pairs, draw_view_segments, view_pairs,
+                                        view_segments)
 
 
 def main(argv=None) -> None:
@@ -40,6 +44,14 @@ def main(argv=None) -> None:
         sys.exit(f'cannot read image {image!r}')
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
+    if any(t['type'] == 'LoadFHMask' for t in cfg.train_dataloader.dataset.pipeline):
+        sample, grids, segments = view_segments(cfg, img)
+        cv2.imwrite(args.out, draw_view_segments(img, sample, grids, segments))
+        shared = sorted(int(i) for i in set(grids[0].ravel()) & set(grids[1].ravel()))
+        print(f'{segments.max() + 1} segments in the image; cells per view '
+              f'{grids[0].shape}; segments in both views {shared}; flips '
+              f'{sample["view_flips"].tolist()}; wrote {args.out}')
+        return
     try:
         sample, pairs, model = view_pairs(cfg, img, args.checkpoint and (
             lambda m: load_checkpoint(m, args.checkpoint, map_location='cpu')))

@@ -1,4 +1,4 @@
-# CPU demo: DenseCL with a ResNet-18 on the six bundled photos: the MoCo v2 demo plus the
+# CPU demo: DenseCL with a ResNet-18 on the bundled photos: the MoCo v2 demo plus the
 # dense branch (4 x 4 cells at 128 px), lambda = 0.5, both queues 64 keys.
 _base_ = ['./mocov2_r18_demo.py']
 model = dict(

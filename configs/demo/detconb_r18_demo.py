@@ -1,4 +1,4 @@
-# CPU demo: DetConB with a ResNet-18 on the six bundled photos (the PixPro demo's data,
+# CPU demo: DetConB with a ResNet-18 on the bundled photos (the PixPro demo's data,
 # 128 px views, schedule and evaluation hook). FH masks are computed at the first sight of
 # each photo and cached under work_dirs/demo_fh_masks (tools/make_fh_masks.py does it ahead).
 _base_ = ['./pixpro_r18_demo.py']
@@ -11,7 +11,7 @@ colour = [
 ]
 train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImageFromFile'),
-    dict(type='LoadFHMask', img_root='{{fileDirname}}/images',
+    dict(type='LoadFHMask', img_root='{{fileDirname}}',
          mask_root='work_dirs/demo_fh_masks', on_missing='compute_and_cache'),
     dict(type='MultiViewTransform', view_pipelines=[
         [crop] + colour + [dict(type='GaussianBlur', sigma_range=(0.1, 2.0), prob=1.0)],
@@ -33,7 +33,7 @@ model = dict(
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.996, end_target_momentum=1.0,
          schedule='cosine'),
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
-         allow_training_images=True),  # six photos: the demo trains on all of them
+    dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
+         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
 ]
 work_dir = 'work_dirs/detconb_r18_demo'

@@ -1,4 +1,4 @@
-# CPU demo: DetConS (one network, no target) with a ResNet-18 on the six bundled photos: the
+# CPU demo: DetConS (one network, no target) with a ResNet-18 on the bundled photos: the
 # DetConB demo without predictor and momentum hook.
 _base_ = ['./detconb_r18_demo.py']
 model = dict(
@@ -11,7 +11,7 @@ model = dict(
     num_masks=16,
 )
 custom_hooks = [
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
-         allow_training_images=True),  # six photos: the demo trains on all of them
+    dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
+         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
 ]
 work_dir = 'work_dirs/detcons_r18_demo'

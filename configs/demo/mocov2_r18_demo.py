@@ -1,4 +1,4 @@
-# CPU demo: MoCo v2 with a ResNet-18 on the six bundled photos, 128 px views, a queue of 64
+# CPU demo: MoCo v2 with a ResNet-18 on four bundled photos, 128 px views, a queue of 64
 # keys, 150 iterations, the dense evaluation of C4 every 25 iterations: the global baseline
 # beside the dense methods (tools/compare_methods.py runs them all).
 _base_ = [
@@ -17,17 +17,18 @@ view_pipeline = [
 model = dict(
     backbone=dict(depth=18),
     neck=dict(in_channels=512, hid_channels=512),
-    queue_size=64,  # six photos: a small queue, so negatives are mostly other images
+    queue_size=64,  # four photos: a small queue, so negatives are mostly other images
 )
 train_dataloader = dict(
-    batch_size=6,
+    batch_size=4,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
-        type='ImageFolderDataset',
-        data_root='{{fileDirname}}/images',
+        type='ImageListDataset',  # four photos; the other two are held out for evaluation
+        data_root='{{fileDirname}}',
+        ann_file='{{fileDirname}}/train_photos.txt',
         pipeline=[
             dict(type='LoadImageFromFile'),
             dict(type='MultiViewTransform', view_pipelines=[view_pipeline, view_pipeline]),
@@ -35,8 +36,8 @@ train_dataloader = dict(
         ]))
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
-         allow_training_images=True),  # six photos: the demo trains on all of them
+    dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
+         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -1,4 +1,4 @@
-# CPU demo: PixContrast with a ResNet-18 on the six bundled photos: the PixPro demo's data,
+# CPU demo: PixContrast with a ResNet-18 on the bundled photos: the PixPro demo's data,
 # schedule and hooks, with the pixel-level InfoNCE head (T = 0.7, tau = 0.3) and no PPM.
 _base_ = ['./pixpro_r18_demo.py']
 model = dict(

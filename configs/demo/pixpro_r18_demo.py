@@ -1,5 +1,6 @@
-# CPU demo: PixPro with a ResNet-18 on the six photos bundled in configs/demo/images
-# (licences beside them), 128 px views (4x4 cells), 150 iterations: a few minutes on 2 cores.
+# CPU demo: PixPro with a ResNet-18 on four of the six photos bundled in configs/demo/images
+# (licences beside them; train_photos.txt), 128 px views (4x4 cells), 150 iterations: a few
+# minutes on 2 cores. The other two photos (heldout_photos.txt) are the evaluation's.
 _base_ = [
     '../_base_/models/pixpro_r50.py',
     '../_base_/datasets/pixpro_views.py',
@@ -24,14 +25,15 @@ model = dict(
     ppm=dict(channels=128),
 )
 train_dataloader = dict(
-    batch_size=6,
+    batch_size=4,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
-        type='ImageFolderDataset',
-        data_root='{{fileDirname}}/images',
+        type='ImageListDataset',
+        data_root='{{fileDirname}}',
+        ann_file='{{fileDirname}}/train_photos.txt',
         pipeline=[
             dict(type='LoadImageFromFile'),
             dict(type='MultiViewTransform', view_pipelines=[view_pipeline1, view_pipeline2]),
@@ -52,12 +54,13 @@ default_hooks = dict(
     non_finite_guard=dict(interval=10),
     checkpoint=dict(interval=50, by_epoch=False, max_keep_ckpts=2))
 # Target momentum as in the base config, plus the dense evaluation: correspondence PCK of
-# fixed view pairs of the six photos every 25 iterations, PCA pictures, a curves PNG at the end.
+# fixed view pairs of the two held-out photos (10 pairs each) every 25 iterations, PCA
+# pictures, a curves PNG at the end.
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, end_target_momentum=1.0,
          schedule='cosine'),
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
-         allow_training_images=True),  # six photos: the demo trains on all of them
+    dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
+         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
 ]
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

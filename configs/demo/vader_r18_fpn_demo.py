@@ -1,4 +1,4 @@
-# CPU demo: VADeR with a ResNet-18 + FPN decoder on the six bundled photos, 128 px views
+# CPU demo: VADeR with a ResNet-18 + FPN decoder on four bundled photos, 128 px views
 # (32 x 32 embeddings), a queue of 768 negatives, 100 iterations: a few minutes on 2 cores.
 _base_ = [
     '../_base_/models/vader_r50_fpn.py',
@@ -19,14 +19,15 @@ model = dict(
     queue_size=768,  # two batches of keys: random initial negatives are gone after step 2
 )
 train_dataloader = dict(
-    batch_size=6,
+    batch_size=4,
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='InfiniteSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
     dataset=dict(
-        type='ImageFolderDataset',
-        data_root='{{fileDirname}}/images',
+        type='ImageListDataset',  # four photos; the other two are held out for evaluation
+        data_root='{{fileDirname}}',
+        ann_file='{{fileDirname}}/train_photos.txt',
         pipeline=[
             dict(type='LoadImageFromFile'),
             dict(type='MultiViewTransform', view_pipelines=[view_pipeline, view_pipeline],
@@ -36,8 +37,8 @@ train_dataloader = dict(
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
     # correspondence PCK of the decoder's stride-4 embeddings every 25 iterations
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='dense',
-         allow_training_images=True),  # six photos: the demo trains on all of them
+    dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
+         num_images=2, pairs_per_image=10, view_size=128, level='dense'),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

@@ -1,4 +1,4 @@
-# CPU demo: VICRegL with a ResNet-18 on the six bundled photos, multi-crop as the paper's
+# CPU demo: VICRegL with a ResNet-18 on the bundled photos, multi-crop as the paper's
 # ConvNeXt recipe at demo scale: 2 global views at 128 px (4 x 4 cells) + 2 local views at
 # 64 px (2 x 2 cells); the PixPro demo's data, schedule length and evaluation hook; no
 # momentum target, so no MomentumEncoderHook.
@@ -43,7 +43,7 @@ model = dict(
 )
 optim_wrapper = dict(optimizer=dict(lr=0.3, weight_decay=1e-6, exclude_bias_and_norm=True))
 custom_hooks = [  # the PixPro demo's dense evaluation, no momentum hook
-    dict(type='DenseEvalHook', interval=25, num_images=6, view_size=128, level='C4',
-         allow_training_images=True),
+    dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
+         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
 ]
 work_dir = 'work_dirs/vicregl_r18_demo'

@@ -117,13 +117,44 @@ def compare_methods(configs: Sequence[str], work_dir: str, iters: int,
     return rows
 
 
+def aggregate_seeds(runs: Sequence[List[dict]]) -> List[dict]:
+    """One row per method from the rows of several seeds: every number becomes
+    ``(mean, half range)``; a method that failed in any seed keeps that seed's status.
+
+    Args:
+        runs: :func:`compare_methods`' rows, one list per seed, the methods in one order.
+    """
+    if len({tuple(r['method'] for r in rows) for rows in runs}) != 1:
+        raise ValueError('the seeds compared different methods')
+    out = []
+    for per_seed in zip(*runs):
+        failed = [r for r in per_seed if r['status'] != 'ok']
+        if failed:
+            out.append(dict(failed[0]))
+            continue
+        row = dict(per_seed[0], seeds=len(per_seed))
+        for key in COLUMNS:
+            values = [r.get(key) for r in per_seed]
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) \
+                    and key not in ('iters', 'batch'):
+                row[key] = (sum(values) / len(values), (max(values) - min(values)) / 2)
+        out.append(row)
+    return out
+
+
 def format_table(rows: List[dict]) -> str:
-    """A markdown table of :func:`compare_methods`' rows (``-`` where there is no value)."""
+    """A markdown table of :func:`compare_methods`' rows (``-`` where there is no value;
+    ``mean ± half range`` for rows of :func:`aggregate_seeds`)."""
+    def number(value):
+        return f'{value:.3f}' if abs(value) < 100 else f'{value:.0f}'
+
     def cell(value):
         if value is None:
             return '-'
+        if isinstance(value, tuple):
+            return f'{number(value[0])} ± {number(value[1])}'
         if isinstance(value, float):
-            return f'{value:.3f}' if abs(value) < 100 else f'{value:.0f}'
+            return number(value)
         return str(value)
 
     lines = ['| ' + ' | '.join(COLUMNS) + ' |', '|' + '---|' * len(COLUMNS)]
@@ -145,5 +176,5 @@ def write_comparison(rows: List[dict], work_dir: str) -> str:
     return table
 
 
-__all__ = ['compare_methods', 'comparison_config', 'format_table', 'read_training_log',
-           'write_comparison']
+__all__ = ['aggregate_seeds', 'compare_methods', 'comparison_config', 'format_table',
+           'read_training_log', 'write_comparison']

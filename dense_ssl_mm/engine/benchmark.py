@@ -2,6 +2,7 @@
 import copy
 import resource
 import time
+from itertools import groupby
 from typing import Callable, Dict, Iterator, Optional
 
 import torch
@@ -10,6 +11,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
+from dense_ssl_mm.datasets.transforms.view_spec import ViewSpec
 from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
@@ -29,6 +31,46 @@ def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
         samples.append(ViewData(metainfo=dict(ori_shape=(480, 640)),
                                 boxes=torch.cat([xy, xy + wh], -1),
                                 flips=torch.rand(2, generator=gen) > 0.5))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def view_pipelines_of(cfg: Config) -> Optional[list]:
+    """The view pipelines of the config's ``MultiViewTransform`` (None without one)."""
+    for t in cfg.train_dataloader.dataset.pipeline:
+        if t['type'] in ('MultiViewTransform', 'PairedViewTransform'):
+            return list(t['view_pipelines'])
+    return None
+
+
+def synthetic_batch(cfg: Config, n: int, size: Optional[int] = None, seed: int = 0) -> dict:
+    """A collated batch shaped as the config's pipeline makes it: its views (sizes from the
+    view specs, the first scaled to ``size`` and the others in proportion), their
+    geometry, and segment masks where the pipeline has ``MasksToViews`` (8 x 8 blocks of
+    random ids, about as many segments as FH finds in a photo)."""
+    pipelines = view_pipelines_of(cfg)
+    if pipelines is None:
+        return synthetic_data(n, size or 224, seed)
+    sizes = [ViewSpec.from_pipeline(p).crop.size[0] for p in pipelines]
+    if size:
+        sizes = [max(1, round(s * size / sizes[0])) for s in sizes]
+    masks = any(t['type'] == 'MasksToViews' for t in cfg.train_dataloader.dataset.pipeline)
+    gen = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(n):
+        views = [torch.randint(0, 256, (3, s, s), generator=gen, dtype=torch.uint8)
+                 for s in sizes]
+        groups = [torch.stack(list(g)) for _, g in groupby(views, key=lambda v: v.shape)]
+        inputs.append(groups[0] if len(groups) == 1 else groups)
+        xy = torch.rand(len(sizes), 2, generator=gen) * 200
+        wh = torch.rand(len(sizes), 2, generator=gen) * 200 + 200
+        sample = ViewData(metainfo=dict(ori_shape=(480, 640)),
+                          boxes=torch.cat([xy, xy + wh], -1),
+                          flips=torch.rand(len(sizes), generator=gen) > 0.5)
+        if masks:
+            blocks = torch.randint(0, 16, (len(sizes), 8, 8), generator=gen, dtype=torch.int32)
+            sample.masks = blocks.repeat_interleave(sizes[0] // 8, 1).repeat_interleave(
+                sizes[0] // 8, 2)
+        samples.append(sample)
     return dict(inputs=inputs, data_samples=samples)
 
 

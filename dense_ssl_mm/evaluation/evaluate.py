@@ -39,7 +39,7 @@ def features_of(model: nn.Module, images: Tensor, level: str, batch_size: int = 
     out = []
     for start in tqdm(range(0, len(images), batch_size), desc=f'features ({level})',
                       disable=not progress, leave=False):
-        batch = normalize(images[start:start + batch_size].to(device))
+        batch = normalize(images[start:start + batch_size].to(device), model)
         out.append(extract_features(model, batch, level).float())
     return torch.cat(out)
 
@@ -62,7 +62,8 @@ def evaluate_correspondence(model: nn.Module, images: Sequence[Tensor], level: s
         views, boxes, flips = make_view_batch(images[start:start + batch_size], view_size,
                                               seed, start=start, **view_kwargs)
         n = views.shape[1]
-        feats = extract_features(model, normalize(views.flatten(0, 1).to(device)), level)
+        feats = extract_features(model, normalize(views.flatten(0, 1).to(device), model),
+                                 level)
         feats = feats.float().unflatten(0, (2, n))
         index = nearest_cells(feats[0], feats[1])
         error, visible, chance = match_errors(feats[0], feats[1], boxes.to(device),

@@ -16,11 +16,22 @@ IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
 def list_images(folder: str, limit: Optional[int] = None) -> list:
-    """Sorted image files directly in or below ``folder`` (the first ``limit``)."""
-    if not osp.isdir(folder):
-        raise FileNotFoundError(f'image folder {folder!r} does not exist')
-    paths = sorted(osp.join(d, f) for d, _, files in os.walk(folder) for f in files
-                   if f.lower().endswith(IMG_EXT))
+    """Sorted image files directly in or below ``folder``, or the images a text file lists
+    (one path per line, relative to the file's folder; ``#`` comments), the first ``limit``.
+    """
+    if osp.isfile(folder):
+        root = osp.dirname(osp.abspath(folder))
+        with open(folder) as f:
+            names = [line.split('#', 1)[0].strip() for line in f]
+        paths = [osp.join(root, name) for name in names if name]
+        missing = [p for p in paths if not osp.isfile(p)]
+        if missing:
+            raise FileNotFoundError(f'{folder!r} lists images that do not exist: {missing[:3]}')
+    elif osp.isdir(folder):
+        paths = sorted(osp.join(d, f) for d, _, files in os.walk(folder) for f in files
+                       if f.lower().endswith(IMG_EXT))
+    else:
+        raise FileNotFoundError(f'image folder or list {folder!r} does not exist')
     if not paths:
         raise FileNotFoundError(f'no images in {folder!r}')
     return paths[:limit] if limit else paths

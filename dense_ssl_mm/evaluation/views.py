@@ -1,15 +1,41 @@
 """Fixed-seed view pairs with known geometry, for the label-free correspondence protocol."""
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from dense_ssl_mm.datasets.transforms.crop import fallback_box
+from dense_ssl_mm.datasets.transforms.view_spec import JitterSpec, ViewSpec
 from dense_ssl_mm.models.utils import cell_centers, project_points
 
+#: Used for a model without a data preprocessor (every config here has one).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
+#: The protocol's views, the same for every method compared (the view size is the
+#: evaluation's own argument): crops of 30-100 % of the image, flips, mild colour jitter.
+EVAL_VIEW_PIPELINE = [
+    dict(type='RandomResizedCropWithBox', size=224, scale=(0.3, 1.0)),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),
+]
+
+
+def eval_view_spec(pipeline: Optional[Sequence[dict]] = None) -> ViewSpec:
+    """The :class:`ViewSpec` of the evaluation's views (default :data:`EVAL_VIEW_PIPELINE`).
+
+    Raises:
+        ValueError: for a photometric op other than a brightness / contrast / saturation
+            jitter (the protocol's views have no other).
+    """
+    spec = ViewSpec.from_pipeline(EVAL_VIEW_PIPELINE if pipeline is None else pipeline)
+    for op in spec.ops:
+        if not isinstance(op, JitterSpec) or op.strengths[3] != 0 or op.prob != 1.0:
+            raise ValueError(f'evaluation views jitter brightness, contrast and saturation '
+                             f'always (prob 1, no hue); the spec has {op}')
+    return spec
 
 
 def to_tensor(img_rgb: np.ndarray) -> Tensor:
@@ -17,26 +43,33 @@ def to_tensor(img_rgb: np.ndarray) -> Tensor:
     return torch.from_numpy(np.ascontiguousarray(img_rgb)).permute(2, 0, 1).float()
 
 
-def normalize(images: Tensor) -> Tensor:
-    """``(N, 3, H, W)`` in [0, 255] -> ImageNet-normalised."""
-    mean = images.new_tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = images.new_tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (images - mean) / std
+def normalize(images: Tensor, model: Optional[nn.Module] = None) -> Tensor:
+    """``(N, 3, H, W)`` RGB in [0, 255] -> what ``model`` takes: normalised with its data
+    preprocessor's mean and std, in BGR order where that preprocessor keeps mmcv's BGR
+    (``bgr_to_rgb=False``); ImageNet's statistics for a model without one."""
+    pre = getattr(model, 'data_preprocessor', None)
+    mean, std = getattr(pre, 'mean', None), getattr(pre, 'std', None)
+    if mean is None or std is None:
+        mean, std = images.new_tensor(IMAGENET_MEAN), images.new_tensor(IMAGENET_STD)
+    elif not getattr(pre, 'bgr_to_rgb', True):
+        images = images.flip(1)
+    return (images - mean.to(images).view(1, 3, 1, 1)) / std.to(images).view(1, 3, 1, 1)
 
 
 def _random_box(rng: np.random.RandomState, height: int, width: int,
-                scale: Tuple[float, float]) -> List[float]:
+                spec: ViewSpec) -> List[int]:
+    """The spec's crop distribution drawn from ``rng`` (the protocol's own generator)."""
     area = height * width
-    for _ in range(10):
+    scale, ratio = spec.crop.scale, spec.crop.ratio
+    for _ in range(spec.crop.max_attempts):
         target = area * rng.uniform(*scale)
-        ratio = np.exp(rng.uniform(np.log(3 / 4), np.log(4 / 3)))
-        w = int(round(np.sqrt(target * ratio)))
-        h = int(round(np.sqrt(target / ratio)))
+        aspect = np.exp(rng.uniform(np.log(ratio[0]), np.log(ratio[1])))
+        w = int(round(np.sqrt(target * aspect)))
+        h = int(round(np.sqrt(target / aspect)))
         if 0 < w <= width and 0 < h <= height:
             x, y = rng.randint(0, width - w + 1), rng.randint(0, height - h + 1)
             return [x, y, x + w, y + h]
-    side = min(height, width)
-    return [(width - side) // 2, (height - side) // 2, (width + side) // 2, (height + side) // 2]
+    return [int(v) for v in fallback_box(height, width, ratio)]
 
 
 def _visible_share(box1, flip1, box2, flip2, cells: int) -> float:
@@ -46,11 +79,11 @@ def _visible_share(box1, flip1, box2, flip2, cells: int) -> float:
     return float(inside.float().mean())
 
 
-def _jitter(view: Tensor, rng: np.random.RandomState, strength: float) -> Tensor:
+def _jitter(view: Tensor, rng: np.random.RandomState, strengths: Sequence[float]) -> Tensor:
     """Brightness, contrast and saturation factors in [1 - s, 1 + s], in a random order."""
     ops = ['brightness', 'contrast', 'saturation']
     for k in rng.permutation(3):
-        factor = float(rng.uniform(1 - strength, 1 + strength))
+        factor = float(rng.uniform(1 - strengths[k], 1 + strengths[k]))
         if ops[k] == 'brightness':
             view = view * factor
         elif ops[k] == 'contrast':
@@ -61,11 +94,11 @@ def _jitter(view: Tensor, rng: np.random.RandomState, strength: float) -> Tensor
     return view.clamp(0, 255)
 
 
-def make_view_pair(image: Tensor, size: int, seed: int, scale=(0.3, 1.0),
-                   jitter: float = 0.3, min_visible: float = 0.25, cells: int = 7
-                   ) -> Tuple[Tensor, Tensor, Tensor]:
+def make_view_pair(image: Tensor, size: int, seed: int, spec: Optional[ViewSpec] = None,
+                   min_visible: float = 0.25, cells: int = 7) -> Tuple[Tensor, Tensor, Tensor]:
     """Two views of one image, each a random resized crop (antialiased), a random horizontal
-    flip and photometric jitter, drawn from ``seed`` alone (same seed, same views).
+    flip and photometric jitter as ``spec`` describes (default :func:`eval_view_spec`; its
+    crop size is replaced by ``size``), drawn from ``seed`` alone (same seed, same views).
 
     The second crop is redrawn (up to 20 times) until at least ``min_visible`` of the first
     view's cell centres (on a ``cells x cells`` grid) lie inside it.
@@ -78,11 +111,12 @@ def make_view_pair(image: Tensor, size: int, seed: int, scale=(0.3, 1.0),
         views ``(2, 3, size, size)`` in [0, 255], boxes ``(2, 4)`` (original-image pixels,
         x2/y2 exclusive), flips ``(2,)`` bool.
     """
+    spec = spec or eval_view_spec()
     rng = np.random.RandomState(seed % (2**32))
     height, width = image.shape[-2:]
-    box1, flip1 = _random_box(rng, height, width, scale), bool(rng.rand() < 0.5)
+    box1, flip1 = _random_box(rng, height, width, spec), bool(rng.rand() < spec.flip)
     for _ in range(20):
-        box2, flip2 = _random_box(rng, height, width, scale), bool(rng.rand() < 0.5)
+        box2, flip2 = _random_box(rng, height, width, spec), bool(rng.rand() < spec.flip)
         if _visible_share(box1, flip1, box2, flip2, cells) >= min_visible:
             break
     views = []
@@ -92,7 +126,9 @@ def make_view_pair(image: Tensor, size: int, seed: int, scale=(0.3, 1.0),
                              antialias=True)[0]
         if flip:
             view = view.flip(-1)
-        views.append(_jitter(view, rng, jitter))
+        for op in spec.ops:
+            view = _jitter(view, rng, op.strengths)
+        views.append(view)
     boxes = torch.tensor([box1, box2], dtype=torch.float32)
     return torch.stack(views), boxes, torch.tensor([flip1, flip2])
 

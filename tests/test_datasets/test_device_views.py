@@ -197,7 +197,7 @@ def test_a_seed_gives_identical_batches():
     img = cv2.imread(PHOTO)
     pipeline = CROP_FLIP + [dict(type='ColorJitter', brightness=0.4, contrast=0.4,
                                  saturation=0.2, hue=0.1, prob=0.8),
-                            dict(type='RandomGrayscale', prob=0.2),
+                            dict(type='RandomGrayscale', prob=0.2, keep_channels=True),
                             dict(type='GaussianBlur', sigma_range=(0.1, 2.0), prob=0.5),
                             dict(type='Solarize', prob=0.2)]
     images = torch.from_numpy(img).permute(2, 0, 1).float()[None].repeat(4, 1, 1, 1)
@@ -228,8 +228,9 @@ def test_the_switch_moves_the_pipeline_and_the_cpu_path_stays_default():
     with pytest.raises(ValueError, match="must only pack .*found \\['PackViews', "
                        "'Collect'\\]"):
         apply_speed_config(vader)
-    with pytest.raises(ValueError, match="reproduce .*the view pipeline has 'RandomRotate'"):
-        DeviceViewMaker([CROP_FLIP + [dict(type='RandomRotate')], CROP_FLIP])
+    with pytest.raises(ValueError, match='no view spec describes Resize: the views made from '
+                                         'specs .* reproduce RandomResizedCropWithBox'):
+        DeviceViewMaker([CROP_FLIP + [dict(type='Resize', scale=(8, 8))], CROP_FLIP])
 
 
 def test_whole_pipeline_statistics_match_the_cpu_pipeline():

@@ -1,5 +1,6 @@
 """Resume is exact: N iterations straight equal N/2 + crash + resume + N/2 (weights, target,
-momentum schedule, VADeR's and DenseCL's queues; VICRegL's multi-crop run without a target)."""
+momentum schedule, VADeR's and DenseCL's queues, DetCon's segment draws; VICRegL's multi-crop
+run without a target)."""
 import os.path as osp
 
 import pytest
@@ -30,7 +31,7 @@ class CrashAfterIter(Hook):
             raise SimulatedCrash(f'crash after iteration {self.after_iter}')
 
 
-@pytest.mark.parametrize('algorithm', ['PixPro', 'VADeR', 'DenseCL', 'VICRegL'])
+@pytest.mark.parametrize('algorithm', ['PixPro', 'VADeR', 'DenseCL', 'VICRegL', 'DetConB'])
 def test_resume_continues_exactly(tmp_path, algorithm):
     torch.set_num_threads(1)
     straight = Runner.from_cfg(demo_cfg(tmp_path / 'a', 4, algorithm=algorithm))
@@ -57,6 +58,8 @@ def test_resume_continues_exactly(tmp_path, algorithm):
     assert any(k.startswith('target_backbone.') for k in a)
     if algorithm == 'VADeR':  # the queue of negatives continues too
         assert 'queue.queue' in a and int(a['queue.ptr']) == 4 * 2 * 3 * 8 % 100
+    if algorithm == 'DetConB':  # the segment draws continue from the checkpointed step
+        assert int(a['sampling_steps']) == int(b['sampling_steps']) == 4
     if algorithm == 'DenseCL':  # both queues: 4 steps x 3 images, mod 16
         assert int(a['queue.ptr']) == int(a['dense_queue.ptr']) == 4 * 3 % 16
     for key in a:

@@ -69,3 +69,31 @@ def test_compare_tool_trains_evaluates_and_tabulates(tmp_path):
     for row in rows:
         assert 0 <= row['PCK@1'] <= row['PCK@2'] <= 1 and 0 < row['kNN mIoU'] <= 1
     assert (tmp_path / 'compare.md').read_text().count('\n') == 5
+
+
+def test_seeds_aggregate_to_mean_and_half_range():
+    from dense_ssl_mm.apis.compare import aggregate_seeds
+    runs = [[dict(method='PixPro', config='a.py', status='ok', iters=150, batch=4,
+                  **{'PCK@1': pck, 'loss at end': loss})] for pck, loss in
+            ((0.2, -3.0), (0.3, -3.5), (0.25, -3.2))]
+    row, = aggregate_seeds(runs)
+    assert row['PCK@1'] == pytest.approx((0.25, 0.05)) and row['seeds'] == 3
+    assert row['loss at end'] == pytest.approx((-3.2333333, 0.25))
+    assert row['iters'] == 150  # settings stay as they are
+    assert '0.250 ± 0.050' in format_table([row])
+    failed = [dict(runs[0][0])], [dict(runs[1][0], status='training failed, see x')]
+    assert aggregate_seeds(failed)[0]['status'] == 'training failed, see x'
+    with pytest.raises(ValueError, match='the seeds compared different methods'):
+        aggregate_seeds([runs[0], [dict(runs[1][0], method='VADeR')]])
+
+
+def test_held_out_images_from_a_list_file(tmp_path):
+    from dense_ssl_mm.evaluation.report import list_images
+    listed = list_images(osp.join(DEMO, 'heldout_photos.txt'))
+    assert [osp.basename(p) for p in listed] == ['chelsea.jpg', 'coffee.jpg']
+    trained = list_images(osp.join(DEMO, 'train_photos.txt'))
+    assert not set(listed) & set(trained) and len(listed) + len(trained) == 6
+    bad = tmp_path / 'list.txt'
+    bad.write_text('images/nope.jpg\n')
+    with pytest.raises(FileNotFoundError, match="lists images that do not exist"):
+        list_images(str(bad))

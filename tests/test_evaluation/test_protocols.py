@@ -6,6 +6,7 @@ import torch
 
 from dense_ssl_mm.evaluation import (knn_segmentation, linear_probe_segmentation,
                                      make_view_batch, match_errors, mean_iou, summarize)
+from dense_ssl_mm.evaluation.views import EVAL_VIEW_PIPELINE, eval_view_spec
 from dense_ssl_mm.models.utils import cell_centers
 
 
@@ -96,7 +97,8 @@ def test_view_crops_match_their_boxes():
     """A ramp image whose value is the x coordinate: the view's mean column values must be
     those of its box (flipped where flagged), so views and recorded geometry agree."""
     ramp = torch.arange(400.).expand(3, 300, 400) * (255 / 400)
-    views, boxes, flips = make_view_batch([ramp] * 6, 50, seed=0, jitter=0.0)
+    no_jitter = eval_view_spec(EVAL_VIEW_PIPELINE[:2])  # crop and flip only
+    views, boxes, flips = make_view_batch([ramp] * 6, 50, seed=0, spec=no_jitter)
     for v in range(2):
         for k in range(6):
             x1, _, x2, _ = boxes[v, k].tolist()

@@ -15,6 +15,7 @@ from dense_ssl_mm.models.losses import DetConLoss
 from dense_ssl_mm.models.utils import cell_segments, pool_segments, sample_segments
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
+from ..helpers import tiny_detconb_cfg
 
 
 def random_inputs(n=3, k=5, d=8, ids=4, seed=0):
@@ -135,16 +136,7 @@ def test_view_masks_show_the_regions_of_the_view(tmp_path):
 
 
 def detconb_cfg(**kw):
-    cfg = dict(type='DetConB', data_preprocessor=dict(type='ViewDataPreprocessor'),
-               backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
-                             norm_eval=False, zero_init_residual=False),
-               neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64,
-                         out_channels=32),
-               predictor=dict(type='ConvMLPNeck', in_channels=32, hid_channels=64,
-                              out_channels=32),
-               num_masks=4)
-    cfg.update(kw)
-    return cfg
+    return tiny_detconb_cfg(**kw)
 
 
 def masked_batch(n=4, seed=0):
@@ -162,8 +154,8 @@ def masked_batch(n=4, seed=0):
 def test_online_and_target_pool_the_same_segments():
     torch.manual_seed(0)
     model = MODELS.build(detconb_cfg(predictor=dict(type='ConvMLPNeck', in_channels=32,
-                                                     hid_channels=32, out_channels=32,
-                                                     num_layers=1)))
+                                                    hid_channels=32, out_channels=32,
+                                                    num_layers=1)))
     model.init_weights()
     with torch.no_grad():  # an identity predictor: predictions = online projections
         model.predictor.mlp[0].weight.copy_(torch.eye(32)[..., None, None])

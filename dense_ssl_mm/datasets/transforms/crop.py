@@ -35,6 +35,20 @@ def resize_like_pil(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(out[..., 0] if squeeze else out)
 
 
+def fallback_box(height: int, width: int, ratio: Tuple[float, float]) -> Box:
+    """torchvision's fallback crop: the largest central crop with its aspect ratio clamped
+    into ``ratio`` (x1, y1, x2, y2 in integer pixels)."""
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        w, h = width, int(round(width / ratio[0]))
+    elif in_ratio > ratio[1]:
+        w, h = int(round(height * ratio[1])), height
+    else:
+        w, h = width, height
+    x, y = (width - w) // 2, (height - h) // 2
+    return (float(x), float(y), float(x + w), float(y + h))
+
+
 @TRANSFORMS.register_module()
 class RandomResizedCropWithBox(BaseTransform):
     """torchvision's RandomResizedCrop, recording the crop box for dense correspondence.
@@ -111,15 +125,7 @@ class RandomResizedCropWithBox(BaseTransform):
                     return box, False
         if overlap is not None:
             return tuple(float(v) for v in overlap[0]), True
-        in_ratio = width / height
-        if in_ratio < self.ratio[0]:
-            w, h = width, int(round(width / self.ratio[0]))
-        elif in_ratio > self.ratio[1]:
-            w, h = int(round(height * self.ratio[1])), height
-        else:
-            w, h = width, height
-        x, y = (width - w) // 2, (height - h) // 2
-        return (float(x), float(y), float(x + w), float(y + h)), True
+        return fallback_box(height, width, self.ratio), True
 
     def transform(self, results: dict,
                   overlap: Optional[Tuple[Box, float]] = None) -> dict:

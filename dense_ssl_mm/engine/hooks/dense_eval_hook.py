@@ -35,12 +35,14 @@ class DenseEvalHook(Hook):
 
     Args:
         interval: Iterations between evaluations.
-        images: Folder of **held-out** evaluation images (never trained on). None is
-            refused unless ``allow_training_images``.
+        images: Folder of **held-out** evaluation images (never trained on), or a text file
+            listing them (paths relative to the file). None is refused unless
+            ``allow_training_images``.
         allow_training_images: With ``images=None``, measure on a fixed, evenly spaced sample
             of the training images (the demo, which has six photos); such numbers say the
             path works, not that the features generalise.
-        num_images: Images used (each gives one view pair).
+        num_images: Images used.
+        pairs_per_image: View pairs drawn from each image (each pair its own seed).
         view_size: Side of the square views (the training crop size is a good choice).
         level: ``'C2'``..``'C5'`` or ``'dense'`` (the method's dense output).
         seed: Seed of the view pairs (the same pairs at every evaluation).
@@ -51,7 +53,8 @@ class DenseEvalHook(Hook):
 
     def __init__(self, interval: int = 500, images: Optional[str] = None, num_images: int = 16,
                  view_size: int = 224, level: str = 'C4', seed: int = 0,
-                 batch_size: int = 16, allow_training_images: bool = False) -> None:
+                 batch_size: int = 16, allow_training_images: bool = False,
+                 pairs_per_image: int = 1) -> None:
         owner = 'DenseEvalHook'
         if images is None and not allow_training_images:
             raise ValueError(
@@ -60,6 +63,8 @@ class DenseEvalHook(Hook):
                 'set allow_training_images=True to measure on a training sample anyway')
         self.interval = check_number(owner, 'interval', interval, 1, integer=True)
         self.num_images = check_number(owner, 'num_images', num_images, 1, integer=True)
+        self.pairs_per_image = check_number(owner, 'pairs_per_image', pairs_per_image, 1,
+                                            integer=True)
         self.view_size = check_number(owner, 'view_size', view_size, 32, integer=True)
         self.level = check_choice(owner, 'level', level, LEVELS)
         self.batch_size = check_number(owner, 'batch_size', batch_size, 1, integer=True)
@@ -78,7 +83,8 @@ class DenseEvalHook(Hook):
     def before_train(self, runner) -> None:
         if not is_main_process():  # one process evaluates (eval-mode forward: no collectives)
             return
-        self.images = load_images(self._paths(runner), max_side=2 * self.view_size)
+        self.images = load_images(self._paths(runner),
+                                  max_side=2 * self.view_size) * self.pairs_per_image
         self.out_dir = osp.join(runner.work_dir, 'dense_eval')
         self._start = time.perf_counter()
         self._evaluate(runner, runner.iter)

@@ -1,46 +1,15 @@
 """Every view of every image made on the device, from the CPU pipeline's own settings."""
 from itertools import accumulate, groupby
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.dist import get_rank
 from torch import Tensor
 
-from .view_ops import (LUMA_BGR, color_jitter, crop_resize, gaussian_blur, grayscale,
-                       sample_crop_boxes, solarize, supersample_bound, uniform, where_views)
-
-#: The CPU view transforms this path reproduces (a view pipeline with another one is refused).
-SUPPORTED = ('RandomResizedCropWithBox', 'RandomFlip', 'ColorJitter', 'RandomGrayscale',
-             'GaussianBlur', 'Solarize')
-
-
-def view_settings(pipeline: Sequence[dict]) -> dict:
-    """The parameters of one CPU view pipeline (list of transform configs), checked.
-
-    Raises:
-        ValueError: for a transform the device path does not reproduce, or no crop.
-    """
-    out = dict(ops=[])
-    for t in pipeline:
-        kind = t['type']
-        if kind not in SUPPORTED:
-            raise ValueError(f'device views reproduce {", ".join(SUPPORTED)}; the view '
-                             f'pipeline has {kind!r}: use the CPU pipeline for it')
-        if kind == 'RandomResizedCropWithBox':
-            size = t['size']
-            out['crop'] = dict(size=(size, size) if isinstance(size, int) else tuple(size),
-                               scale=tuple(t.get('scale', (0.08, 1.0))),
-                               ratio=tuple(t.get('ratio', (3 / 4, 4 / 3))),
-                               attempts=t.get('max_attempts', 10))
-        elif kind == 'RandomFlip':
-            if t.get('direction', 'horizontal') != 'horizontal':
-                raise ValueError('device views flip horizontally only')
-            out['flip'] = t.get('prob', 0.5)
-        else:
-            out['ops'].append(dict(t))
-    if 'crop' not in out:
-        raise ValueError('a view pipeline needs RandomResizedCropWithBox')
-    return out
+from dense_ssl_mm.datasets.transforms.view_spec import (BlurSpec, GrayscaleSpec, JitterSpec,
+                                                        PhotometricSpec, SolarizeSpec, ViewSpec)
+from .view_ops import (color_jitter, crop_resize, gaussian_blur, grayscale, sample_crop_boxes,
+                       solarize, supersample_bound, uniform, where_views)
 
 
 class DeviceViewMaker:
@@ -65,8 +34,12 @@ class DeviceViewMaker:
                  min_overlap_area: Optional[float] = None, seed: Optional[int] = None):
         if len(view_pipelines) < 2:
             raise ValueError(f'device views need >= 2 view pipelines, got {len(view_pipelines)}')
-        self.views = [view_settings(p) for p in view_pipelines]
-        sizes = [v['crop']['size'] for v in self.views]
+        self.views = [ViewSpec.from_pipeline(p) for p in view_pipelines]
+        for k, view in enumerate(self.views):
+            if not view.crop.antialias:
+                raise ValueError(f'device views resize with antialiasing; view pipeline {k} '
+                                 'has RandomResizedCropWithBox(antialias=False)')
+        sizes = [v.crop.size for v in self.views]
         self.groups = [len(list(g)) for _, g in groupby(sizes)]  # runs of equal sizes
         if len(self.groups) != len(set(sizes)):
             raise ValueError(f'views of one size must be adjacent to be stacked, got sizes '
@@ -83,24 +56,22 @@ class DeviceViewMaker:
             self.generator.manual_seed(seed + 7919 * get_rank())
         return self.generator
 
-    def _photometric(self, x: Tensor, ops: List[dict], gen: torch.Generator) -> Tensor:
+    def _photometric(self, x: Tensor, ops: Sequence[PhotometricSpec],
+                     gen: torch.Generator) -> Tensor:
         m, device = x.shape[0], x.device
         for op in ops:
-            kind, prob = op['type'], op.get('prob', 1.0)
-            if kind == 'ColorJitter':
-                strengths = [op.get(k, 0.) for k in ('brightness', 'contrast', 'saturation',
-                                                     'hue')]
-                x = color_jitter(x, strengths, prob, gen)
+            if isinstance(op, JitterSpec):
+                x = color_jitter(x, list(op.strengths), op.prob, gen)
                 continue
-            apply = torch.rand(m, generator=gen, device=device) < prob
-            if kind == 'RandomGrayscale':
-                x = grayscale(x, apply, op.get('channel_weights') or LUMA_BGR)
-            elif kind == 'GaussianBlur':
-                low, high = op.get('sigma_range', (0.1, 2.0))
+            apply = torch.rand(m, generator=gen, device=device) < op.prob
+            if isinstance(op, GrayscaleSpec):
+                x = grayscale(x, apply, op.weights)
+            elif isinstance(op, BlurSpec):
+                low, high = op.sigma_range
                 sigma = uniform(low, high, (m, ), gen, device)
                 x = where_views(apply, gaussian_blur(x, sigma, max_sigma=high), x)
-            elif kind == 'Solarize':
-                x = where_views(apply, solarize(x, op.get('threshold', 128)), x)
+            elif isinstance(op, SolarizeSpec):
+                x = where_views(apply, solarize(x, op.threshold), x)
         return x
 
     def __call__(self, images: Tensor, sizes: Tensor, scales: Tensor) -> Tuple[Tensor, ...]:
@@ -122,18 +93,18 @@ class DeviceViewMaker:
         views, boxes, flips, fallbacks = [], [], [], []
         first_box = None  # view 1's box in the pixels of the image as loaded
         for k, view in enumerate(self.views):
-            crop = view['crop']
-            supersample = supersample_bound(tuple(images.shape[-2:]), crop['size'])  # no sync
+            crop = view.crop
+            supersample = supersample_bound(tuple(images.shape[-2:]), crop.size)  # no sync
             overlap = None
             if k > 0 and self.min_overlap_area is not None:  # the area in those pixels too
                 overlap = (first_box, self.min_overlap_area * scales.prod(1, keepdim=True))
-            box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop['scale'],
-                                              crop['ratio'], crop['attempts'], gen, overlap)
+            box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop.scale, crop.ratio,
+                                              crop.max_attempts, gen, overlap)
             first_box = box if first_box is None else first_box
-            x = crop_resize(images, sizes, box, crop['size'], supersample=supersample)
-            flip = torch.rand(n, generator=gen, device=images.device) < view.get('flip', 0.)
+            x = crop_resize(images, sizes, box, crop.size, supersample=supersample)
+            flip = torch.rand(n, generator=gen, device=images.device) < view.flip
             x = where_views(flip, x.flip(-1), x)
-            views.append(self._photometric(x, view['ops'], gen))
+            views.append(self._photometric(x, view.ops, gen))
             boxes.append(box / scales[:, [1, 0, 1, 0]].to(box.dtype))
             flips.append(flip)
             fallbacks.append(fallback)
