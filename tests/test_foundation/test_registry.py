@@ -4,7 +4,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope, init_default_scope
 
 from dense_ssl_mm import registry
-from dense_ssl_mm.utils import register_all_modules
+from dense_ssl_mm.apis import register_all_modules
 
 
 def test_registries_are_children_with_our_scope():
