@@ -1,0 +1,155 @@
+"""Vision Transformers for the dense methods: timm's ``VisionTransformer`` (maintained,
+DINOv2 and register variants, any input size, fused scaled-dot-product attention), whose
+dense output is the map of patch tokens ``(N, C, H / p, W / p)``."""
+import math
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from timm.models.vision_transformer import VisionTransformer
+from torch import Tensor
+
+from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
+from dense_ssl_mm.utils.validation import check_choice, check_number
+from .vit_layouts import dinov2_to_vit, is_dinov2_layout
+
+#: ``arch`` -> (embedding width, depth, heads); the MLP is 4x wide.
+ARCHS = dict(tiny=(192, 12, 3), small=(384, 12, 6), base=(768, 12, 12), large=(1024, 24, 16))
+POS_RULES = ('timm', 'dinov2')
+
+
+@MODELS.register_module()
+class ViT(VisionTransformer):
+    """A ViT whose outputs are patch-token maps, prefix tokens (class, registers) removed.
+
+    ``forward(images)`` returns one ``(N, C, H / p, W / p)`` map per ``out_indices`` block,
+    each after the final LayerNorm (as DINOv2's ``get_intermediate_layers(norm=True)``), so
+    the geometry code sees a grid of cells like any backbone's: ViT-S/16 at 224 px gives
+    14 x 14 cells of 16 px. Any input size works (positional embeddings resampled).
+
+    The parameter names are timm's, which are also the official DINOv2 names except for
+    three tensors (``vit_layouts.py``): ``init_cfg=dict(type='DINOv2', checkpoint=PATH)``
+    loads an official DINOv2 file (with or without registers) strictly, or a file already in
+    this layout; ``pos_interpolation='dinov2'`` resamples the positional embedding by the
+    official rule (bicubic; plain models: scale (grid + 0.1) / 37, no antialiasing; register
+    models: the exact size, antialiased), so the features equal DINOv2's at every input size;
+    timm's own rule (``'timm'``: exact size, antialiased, class slot kept) differs off the
+    native size.
+
+    Args:
+        arch: ``'tiny'``, ``'small'``, ``'base'`` or ``'large'``.
+        patch_size: 16 or 14 (DINOv2).
+        img_size: The size the positional embedding is defined for (DINOv2: 518).
+        reg_tokens: Register tokens (DINOv2 with registers: 4).
+        layer_scale: Initial LayerScale value (DINOv2: trained gammas; 1e-5 at init), or None
+            for no LayerScale.
+        out_indices: Blocks whose tokens are output (negative: from the end).
+        drop_path_rate: Stochastic depth rate (NeCo: 0.1).
+        pos_interpolation: ``'timm'`` or ``'dinov2'`` (above).
+        fused_attn: torch's scaled-dot-product attention (flash / memory-efficient kernels on
+            a GPU); False: the explicit softmax(QK^T)V.
+        init_cfg: ``dict(type='DINOv2', checkpoint=PATH)`` or None (timm's initialisation).
+    """
+
+    def __init__(self, arch: str = 'small', patch_size: int = 16, img_size: int = 224,
+                 reg_tokens: int = 0, layer_scale: Optional[float] = None,
+                 out_indices: Sequence[int] = (-1, ), drop_path_rate: float = 0.0,
+                 pos_interpolation: str = 'timm', fused_attn: bool = True,
+                 init_cfg: Optional[dict] = None) -> None:
+        owner = 'ViT'
+        embed_dim, depth, heads = ARCHS[check_choice(owner, 'arch', arch, tuple(ARCHS))]
+        check_number(owner, 'patch_size', patch_size, 1, integer=True)
+        check_number(owner, 'reg_tokens', reg_tokens, 0, integer=True)
+        super().__init__(img_size=img_size, patch_size=patch_size, embed_dim=embed_dim,
+                         depth=depth, num_heads=heads, mlp_ratio=4.0, qkv_bias=True,
+                         init_values=layer_scale, class_token=True, reg_tokens=reg_tokens,
+                         no_embed_class=reg_tokens > 0, dynamic_img_size=True, num_classes=0,
+                         global_pool='', drop_path_rate=drop_path_rate)
+        for block in self.blocks:
+            block.attn.fused_attn = bool(fused_attn)
+        self.out_indices = tuple(sorted(i % depth for i in out_indices))
+        self.pos_interpolation = check_choice(owner, 'pos_interpolation', pos_interpolation,
+                                              POS_RULES)
+        if init_cfg is not None and (init_cfg.get('type') != 'DINOv2' or
+                                     'checkpoint' not in init_cfg):
+            raise ValueError(f"ViT: init_cfg must be dict(type='DINOv2', checkpoint=PATH) or "
+                             f'None, got {init_cfg}')
+        self.init_cfg = init_cfg
+
+    def init_weights(self, mode: str = '', needs_reset: bool = True) -> None:
+        """timm's initialisation (done at construction), or the ``init_cfg`` checkpoint."""
+        if 'out_indices' not in self.__dict__:  # timm's own call from its constructor
+            return super().init_weights(mode, needs_reset=needs_reset)
+        if self.init_cfg is None:
+            return
+        path = self.init_cfg['checkpoint']
+        state = load_local_checkpoint(path, map_location='cpu')
+        state = state.get('state_dict', state.get('model', state)) \
+            if isinstance(state, dict) else state
+        if not isinstance(state, dict):
+            raise ValueError(f'{path!r} holds no state dict')
+        if any(k.startswith('backbone.') for k in state):  # a pretraining checkpoint
+            state = {k[len('backbone.'):]: v for k, v in state.items()
+                     if k.startswith('backbone.')}
+        if is_dinov2_layout(state):
+            state = dinov2_to_vit(state)
+        self.load_strict(state, path)
+        print_log(f'ViT: loaded {len(state)} tensors from {path}', logger='current')
+
+    def load_strict(self, state: dict, source: str) -> None:
+        """Load ``state``; any missing, unexpected or mis-shaped tensor is an error that
+        names them (a ViT-S file into a ViT-B, a plain file into a register model, ...)."""
+        own = self.state_dict()
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        shapes = [f'{k}: file {tuple(state[k].shape)}, model {tuple(own[k].shape)}'
+                  for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape]
+        if missing or unexpected or shapes:
+            raise ValueError(f'{source!r} does not fit this ViT: {len(missing)} missing '
+                             f'{missing[:5]}, {len(unexpected)} unexpected {unexpected[:5]}, '
+                             f'{len(shapes)} of another shape {shapes[:3]}')
+        self.load_state_dict(state)
+
+    def _pos_embed(self, x: Tensor) -> Tensor:
+        """Tokens ``(N, h, w, C)`` -> prefix + patch tokens with positions."""
+        if self.pos_interpolation == 'timm':
+            return super()._pos_embed(x)
+        n, h, w, c = x.shape
+        pos = self.pos_embed.float()
+        prefix = 0 if self.no_embed_class else self.num_prefix_tokens
+        grid = self.patch_embed.grid_size
+        patch_pos = pos[:, prefix:]
+        if (h, w) != tuple(grid):
+            m = int(math.isqrt(patch_pos.shape[1]))
+            patch_pos = patch_pos.reshape(1, m, m, c).permute(0, 3, 1, 2)
+            if self.no_embed_class:  # DINOv2 with registers: the size, antialiased
+                patch_pos = F.interpolate(patch_pos, size=(h, w), mode='bicubic',
+                                          antialias=True)
+            else:  # plain DINOv2: the scale with its 0.1 offset, no antialiasing
+                patch_pos = F.interpolate(patch_pos, scale_factor=((h + 0.1) / m,
+                                                                   (w + 0.1) / m),
+                                          mode='bicubic', antialias=False)
+            patch_pos = patch_pos.permute(0, 2, 3, 1).reshape(1, h * w, c)
+        patch_pos = patch_pos.to(x.dtype)
+        x = x.reshape(n, h * w, c)
+        cls = self.cls_token.expand(n, -1, -1)
+        if self.no_embed_class:
+            tokens = [cls, self.reg_token.expand(n, -1, -1), x + patch_pos]
+        else:
+            tokens = [cls + pos[:, :1].to(x.dtype), x + patch_pos]
+        return self.pos_drop(torch.cat(tokens, 1))
+
+    def forward(self, images: Tensor) -> Tuple[Tensor, ...]:
+        """``(N, 3, H, W)`` -> one ``(N, C, H // p, W // p)`` map per ``out_indices``."""
+        x = self.patch_embed(images)  # [N, h, w, C] (dynamic_img_size)
+        h, w = x.shape[1:3]
+        x = self.norm_pre(self.patch_drop(self._pos_embed(x)))
+        outs = []
+        for i, block in enumerate(self.blocks):
+            x = block(x)
+            if i in self.out_indices:
+                tokens = self.norm(x)[:, self.num_prefix_tokens:]
+                outs.append(tokens.transpose(1, 2).reshape(x.shape[0], -1, h, w))
+        return tuple(outs)
