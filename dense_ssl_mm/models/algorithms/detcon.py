@@ -74,10 +74,6 @@ class DetConB(DetConMixin, MomentumAlgorithm):
         self.init_detcon(loss, num_masks, sampling_seed)
         self.build_targets()
 
-    def restart_schedule(self) -> None:
-        super().restart_schedule()
-        self.restart_sampling()
-
     def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
         """``inputs`` two views; ``data_samples`` their geometry with ``masks`` ``(2, N, h, w)``."""
         views = split_views(inputs)

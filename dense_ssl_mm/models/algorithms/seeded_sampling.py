@@ -44,3 +44,11 @@ class SeededSampling:
         """Count steps from 0 again (a fresh run from ``load_from`` weights)."""
         self.sampling_steps.zero_()
         self._host_step = 0
+
+    def restart_schedule(self) -> None:
+        """The other components' schedules (the momentum target's), then the draws; called
+        by :class:`MomentumEncoderHook` for a fresh run from loaded weights."""
+        parent = getattr(super(), 'restart_schedule', None)
+        if parent is not None:
+            parent()
+        self.restart_sampling()

@@ -48,10 +48,6 @@ class VADeR(SeededSampling, MomentumAlgorithm):
         self.init_sampling(sampling_seed)
         self.build_targets()
 
-    def restart_schedule(self) -> None:
-        super().restart_schedule()
-        self.restart_sampling()
-
     def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
         """``inputs`` V views (two in the paper); ``data_samples`` their batched geometry."""
         views = split_views(inputs)
