@@ -43,7 +43,8 @@ def test_config_loads_and_model_builds(path):
                    if n.startswith('target_'))
 
 
-PIXPRO_RECIPE = [p for p in PRETRAIN if 'demo' not in p and osp.basename(p).startswith('pix')]
+PIXPRO_RECIPE = [p for p in PRETRAIN if 'demo' not in p and osp.basename(p).startswith('pix')
+                 and 'vit' not in p]
 VADER = [p for p in PRETRAIN if 'demo' not in p and 'vader' in p]
 
 
@@ -96,3 +97,52 @@ def test_demo_backbone_is_resnet18():
     assert cfg.model.backbone.depth == 18
     assert osp.isdir(cfg.train_dataloader.dataset.data_root)
     torch.manual_seed(0)
+
+
+def test_vicregl_recipes():
+    """The constants of ../shared/docs/algorithms.md (VICRegL)."""
+    r50 = Config.fromfile(osp.join(REPO, 'configs', 'vicregl_r50_in1k_300e.py'))
+    m = r50.model
+    assert m.alpha == 0.75 and m.pairs == 'global_to_all' and r50.custom_hooks == []
+    assert (m.global_loss.inv_weight, m.global_loss.var_weight, m.global_loss.cov_weight) == \
+        (25.0, 25.0, 1.0)
+    assert (m.neck.hid_channels, m.neck.out_channels, m.neck.num_layers) == (8192, 8192, 3)
+    assert (m.local_neck.hid_channels, m.local_neck.out_channels) == (512, 512)
+    assert m.location_head.matcher.num_matches == (20, 4)
+    assert m.feature_head.matcher.num_matches is None  # official: every cell matched
+    opt = r50.optim_wrapper.optimizer
+    assert opt.type == 'LARS' and opt.lr == pytest.approx(0.2 * 2048 / 256)
+    assert opt.weight_decay == 1e-6 and r50.train_dataloader.batch_size * 8 == 2048
+    assert r50.param_scheduler[1].eta_min == pytest.approx(opt.lr * 1e-3)
+    assert r50.train_cfg.max_epochs == 300 and r50.param_scheduler[0].end == 10
+    cnx = Config.fromfile(osp.join(REPO, 'configs', 'vicregl_convnext-s_in1k_400e.py'))
+    views = cnx.train_dataloader.dataset.pipeline[1].view_pipelines
+    crops = [v[0] for v in views]
+    assert [c.size for c in crops] == [224] * 2 + [96] * 6
+    assert [tuple(c.scale) for c in crops] == [(0.4, 1.0)] * 2 + [(0.08, 0.4)] * 6
+    assert cnx.optim_wrapper.optimizer.type == 'AdamW' and cnx.train_cfg.max_epochs == 400
+    assert cnx.optim_wrapper.optimizer.weight_decay == 0.05
+    assert cnx.train_dataloader.batch_size * 8 == 576 and cnx.model.backbone.arch == 'small'
+
+
+def test_detcon_recipes():
+    """The constants of ../shared/docs/algorithms.md (DetCon)."""
+    b = Config.fromfile(osp.join(REPO, 'configs', 'detconb_r50_in1k_1000e.py'))
+    assert b.model.num_masks == 16 and b.model.loss.temperature == 0.1
+    assert (b.model.neck.in_channels, b.model.neck.hid_channels, b.model.neck.out_channels) \
+        == (2048, 4096, 256)
+    assert (b.model.predictor.hid_channels, b.model.predictor.out_channels) == (4096, 256)
+    hook, = b.custom_hooks
+    assert hook.base_target_momentum == 0.996 and hook.schedule == 'cosine'
+    opt = b.optim_wrapper.optimizer
+    total = b.train_dataloader.batch_size * 16
+    assert total == 4096 and opt.lr == pytest.approx(0.2 * total / 256)
+    assert opt.weight_decay == 1.5e-6 and opt.eta == 1e-3 and opt.exclude_bias_and_norm
+    assert b.param_scheduler[0].end == b.train_cfg.max_epochs // 100  # warm-up epochs / 100
+    kinds = [t.type for t in b.train_dataloader.dataset.pipeline]
+    assert kinds == ['LoadImageFromFile', 'LoadFHMask', 'MultiViewTransform', 'MasksToViews',
+                     'PackViews']
+    load = b.train_dataloader.dataset.pipeline[1]
+    assert load.get('scale', 1000) == 1000 and load.get('min_size', 1000) == 1000
+    s = Config.fromfile(osp.join(REPO, 'configs', 'detcons_r50_in1k_1000e.py'))
+    assert s.model.type == 'DetConS' and 'predictor' not in s.model and s.custom_hooks == []
