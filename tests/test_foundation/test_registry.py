@@ -21,6 +21,11 @@ def test_import_registers_modules():
     assert {'MultiViewTransform', 'PackViews', 'RandomResizedCropWithBox',
             'ColorJitter', 'GaussianBlur', 'Solarize'} <= set(registry.TRANSFORMS.module_dict)
     assert 'MomentumEncoderHook' in registry.HOOKS.module_dict
+    # the two-view names of earlier releases build the same classes (old configs keep working)
+    for reg, old, new in ((registry.MODELS, 'PairedViewDataPreprocessor', 'ViewDataPreprocessor'),
+                          (registry.TRANSFORMS, 'PairedViewTransform', 'MultiViewTransform'),
+                          (registry.TRANSFORMS, 'PackPairedViews', 'PackViews')):
+        assert reg.get(old) is reg.get(new)
     assert 'LARS' in registry.OPTIMIZERS.module_dict
     assert {'ImageFolderDataset', 'ImageListDataset',
             'COCOImageDataset'} <= set(registry.DATASETS.module_dict)
