@@ -24,10 +24,13 @@ def main(argv=None) -> None:
                         help='online encoder (default, as PixPro exports) or momentum encoder')
     parser.add_argument('--detectron2', metavar='PKL', help='also write a detectron2 .pkl')
     parser.add_argument('--neck', metavar='PTH', help='also write the pretrained neck')
+    parser.add_argument('--layout', choices=['mmdet', 'mmseg-vit'], default='mmdet',
+                        help="mmdet: the backbone's names (ResNet: mmdet / mmseg / "
+                        "torchvision); mmseg-vit: a ViT in mmseg's VisionTransformer names")
     args = parser.parse_args(argv)
     try:
         written = export_checkpoint(args.checkpoint, args.out, args.branch, args.detectron2,
-                                    args.neck)
+                                    args.neck, args.layout)
     except (KeyError, ValueError, RuntimeError, OSError) as err:
         sys.exit(f'export_backbone: {err}')
     for path, count in written.items():

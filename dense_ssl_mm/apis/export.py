@@ -5,6 +5,8 @@ Formats:
   torchvision (``conv1.weight``, ``layer1.0.bn1.running_mean``, ...), loadable with
   ``init_cfg=dict(type='Pretrained', checkpoint=...)`` and by
   ``torchvision.models.resnet50().load_state_dict(..., strict=False)`` (only ``fc.*`` missing).
+- ``mmseg-vit``: a :class:`ViT` backbone in mmseg's ``VisionTransformer`` names, LayerScale
+  folded into the projections (``vit_layouts.vit_to_mmseg``), for UPerNet and friends.
 - ``detectron2``: a pickle ``{'model': {name: ndarray}, '__author__': ..., 'matching_heuristics':
   True}`` with detectron2's ResNet names (``stem.conv1.norm.weight``, ``res2.0.conv1.weight``,
   ``res2.0.shortcut.norm.running_var``, ...).
@@ -19,10 +21,12 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
+from dense_ssl_mm.models.backbones.vit_layouts import vit_to_mmseg
 from dense_ssl_mm.utils.checkpoint import atomic_write_files, load_local_checkpoint
 from dense_ssl_mm.utils.finite import non_finite_names
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
+LAYOUTS = ('mmdet', 'mmseg-vit')
 
 
 def extract_module(state_dict: Dict[str, Tensor], module: str,
@@ -103,7 +107,7 @@ def _check_outputs(checkpoint: str, outputs: Dict[str, str]) -> None:
 
 def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
                       detectron2: Optional[str] = None,
-                      neck: Optional[str] = None) -> Dict[str, int]:
+                      neck: Optional[str] = None, layout: str = 'mmdet') -> Dict[str, int]:
     """Export a pretraining checkpoint's backbone (and optionally its neck), all or nothing.
 
     Every output is built in memory and checked first (no NaN/inf weight, no output that is
@@ -116,14 +120,26 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
         branch: ``'online'`` or ``'momentum'``.
         detectron2: Optional output ``.pkl`` with detectron2's names.
         neck: Optional output ``.pth`` of the neck's FPN (VADeR's decoder, for mmdet's FPN).
+        layout: ``'mmdet'`` (the backbone's own names: ResNet for mmdet / mmseg /
+            torchvision) or ``'mmseg-vit'`` (a ViT for mmseg's ``VisionTransformer``).
 
     Returns:
         ``{path: number of tensors written}``.
     """
     outputs = {'output': out, '--detectron2': detectron2, '--neck': neck}
     _check_outputs(checkpoint, {k: v for k, v in outputs.items() if v})
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
+    if layout != 'mmdet' and (detectron2 or neck):
+        raise ValueError(f"--detectron2 and --neck export ResNet / FPN weights; layout "
+                         f"{layout!r} exports a ViT alone")
     state = load_model_state(checkpoint)
     parts = {out: extract_module(state, 'backbone', branch)}
+    if layout == 'mmseg-vit':
+        if 'patch_embed.proj.weight' not in parts[out]:
+            raise ValueError(f"layout 'mmseg-vit' exports a ViT backbone; {checkpoint!r} has "
+                             f'another one (e.g. {next(iter(parts[out]))})')
+        parts[out] = OrderedDict(vit_to_mmseg(parts[out]))
     if neck:  # VADeR's decoder holds an mmdet FPN as `neck.fpn`: it loads into mmdet's FPN.
         parts[neck] = extract_module(state, 'neck.fpn', branch)
     for path, tensors in parts.items():

@@ -34,3 +34,52 @@ def dinov2_to_vit(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
         out['cls_token'] = out['cls_token'] + pos[:, :1]
         out['pos_embed'] = pos[:, 1:]
     return out
+
+
+def vit_to_mmseg(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """:class:`ViT` weights in mmseg 1.2.2's ``VisionTransformer`` names, features unchanged.
+
+    mmseg's ViT has no LayerScale: each block's gammas are folded into the projection before
+    them (``attn.proj`` and ``mlp.fc2``: weight rows and bias scaled by gamma), which gives
+    the same residual branch exactly; dropping them (what a non-strict load of mmseg's own
+    converter does) would change every feature. The mmseg model must be built with
+    ``patch_bias=True``, ``with_cls_token=True``, ``norm_cfg=dict(type='LN', eps=1e-6)``
+    (timm's epsilon) and ``final_norm=True`` for the final norm (``ln1``).
+
+    Raises:
+        ValueError: for register tokens (mmseg's ViT has none: their attention would be lost).
+    """
+    if 'reg_token' in state:
+        raise ValueError('mmseg\'s VisionTransformer has no register tokens: a ViT with '
+                         'registers cannot be exported to it without changing its features')
+    out = {'cls_token': state['cls_token'], 'pos_embed': state['pos_embed'],
+           'patch_embed.projection.weight': state['patch_embed.proj.weight'],
+           'patch_embed.projection.bias': state['patch_embed.proj.bias'],
+           'ln1.weight': state['norm.weight'], 'ln1.bias': state['norm.bias']}
+    depth = 1 + max(int(k.split('.')[1]) for k in state if k.startswith('blocks.'))
+    for i in range(depth):
+        src, dst = f'blocks.{i}.', f'layers.{i}.'
+        gamma1 = state.get(f'{src}ls1.gamma')
+        gamma2 = state.get(f'{src}ls2.gamma')
+
+        def scaled(name, gamma):
+            w, b = state[f'{src}{name}.weight'], state[f'{src}{name}.bias']
+            return (w, b) if gamma is None else (w * gamma[:, None], b * gamma)
+
+        proj_w, proj_b = scaled('attn.proj', gamma1)
+        fc2_w, fc2_b = scaled('mlp.fc2', gamma2)
+        out.update({
+            f'{dst}ln1.weight': state[f'{src}norm1.weight'],
+            f'{dst}ln1.bias': state[f'{src}norm1.bias'],
+            f'{dst}attn.attn.in_proj_weight': state[f'{src}attn.qkv.weight'],
+            f'{dst}attn.attn.in_proj_bias': state[f'{src}attn.qkv.bias'],
+            f'{dst}attn.attn.out_proj.weight': proj_w,
+            f'{dst}attn.attn.out_proj.bias': proj_b,
+            f'{dst}ln2.weight': state[f'{src}norm2.weight'],
+            f'{dst}ln2.bias': state[f'{src}norm2.bias'],
+            f'{dst}ffn.layers.0.0.weight': state[f'{src}mlp.fc1.weight'],
+            f'{dst}ffn.layers.0.0.bias': state[f'{src}mlp.fc1.bias'],
+            f'{dst}ffn.layers.1.weight': fc2_w,
+            f'{dst}ffn.layers.1.bias': fc2_b,
+        })
+    return out

@@ -1,0 +1,77 @@
+"""A pretrained ViT exported for mmseg's VisionTransformer loads strictly (0 missing keys)
+and gives the same features, LayerScale folded into the projections, never dropped."""
+import pytest
+import torch
+
+from dense_ssl_mm.apis.export import export_checkpoint
+from dense_ssl_mm.registry import MODELS
+
+
+def vit_pixpro():
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='PixPro', data_preprocessor=dict(type='ViewDataPreprocessor'),
+        backbone=dict(type='ViT', arch='small', patch_size=16, layer_scale=1e-5,
+                      out_indices=(2, 5, 8, 11)),
+        neck=dict(type='ConvMLPNeck', in_channels=384, hid_channels=64, out_channels=32),
+        ppm=dict(type='PixelPropagationModule', channels=32),
+        head=dict(type='DenseContrastHead', loss=dict(type='PixProConsistencyLoss'))))
+    with torch.no_grad():  # LayerScale far from its 1e-5 start, so a dropped gamma shows
+        for name, p in model.backbone.named_parameters():
+            if name.endswith('gamma'):
+                p.copy_(torch.rand_like(p) + 0.5)
+    return model.eval()
+
+
+def test_mmseg_vit_export_keeps_the_features(tmp_path):
+    from mmseg.models.backbones import VisionTransformer
+    model = vit_pixpro()
+    ckpt = tmp_path / 'pretrain.pth'
+    torch.save(dict(state_dict=model.state_dict()), ckpt)
+    out = tmp_path / 'vit_mmseg.pth'
+    written = export_checkpoint(str(ckpt), str(out), layout='mmseg-vit')
+    assert written == {str(out): 4 + 2 + 12 * 12}
+    mmseg_vit = VisionTransformer(img_size=224, patch_size=16, embed_dims=384, num_layers=12,
+                                  num_heads=6, patch_bias=True, final_norm=True,
+                                  norm_cfg=dict(type='LN', eps=1e-6), out_indices=(2, 5, 8, 11),
+                                  with_cls_token=True)
+    mmseg_vit.eval()  # (mmseg's train() returns None)
+    report = mmseg_vit.load_state_dict(torch.load(out), strict=True)
+    assert not report.missing_keys and not report.unexpected_keys
+    x = torch.randn(2, 3, 224, 224)
+    backbone = model.backbone
+    with torch.no_grad():
+        theirs = mmseg_vit(x)
+        ours = backbone(x)
+        tokens = backbone.norm_pre(backbone._pos_embed(backbone.patch_embed(x)))
+        raw = []
+        for block in backbone.blocks:  # mmseg outputs the blocks' tokens before the final
+            tokens = block(tokens)      # norm except at the last block (final_norm)
+            raw.append(tokens[:, 1:].transpose(1, 2).reshape(2, 384, 14, 14))
+    for k, i in enumerate((2, 5, 8)):
+        assert (theirs[k] - raw[i]).abs().max() < 1e-4
+    assert (theirs[3] - ours[3]).abs().max() < 1e-4  # the last, after the final norm
+    # without folding (gammas dropped) the features would differ
+    state = torch.load(out)
+    unfolded = {k: v for k, v in state.items()}
+    for i in range(12):
+        gamma = model.backbone.blocks[i].ls1.gamma.detach()
+        unfolded[f'layers.{i}.attn.attn.out_proj.weight'] = \
+            state[f'layers.{i}.attn.attn.out_proj.weight'] / gamma[:, None]
+        unfolded[f'layers.{i}.attn.attn.out_proj.bias'] = \
+            state[f'layers.{i}.attn.attn.out_proj.bias'] / gamma
+    mmseg_vit.load_state_dict(unfolded)
+    with torch.no_grad():
+        assert (mmseg_vit(x)[3] - ours[3]).abs().max() > 1e-2
+
+
+def test_registers_and_resnets_are_refused(tmp_path):
+    torch.manual_seed(0)
+    reg = MODELS.build(dict(type='ViT', arch='tiny', patch_size=16, reg_tokens=4))
+    torch.save({f'backbone.{k}': v for k, v in reg.state_dict().items()}, tmp_path / 'r.pth')
+    with pytest.raises(ValueError, match='has no register tokens'):
+        export_checkpoint(str(tmp_path / 'r.pth'), str(tmp_path / 'o.pth'), layout='mmseg-vit')
+    resnet = MODELS.build(dict(type='ResNet', depth=18, base_channels=8))
+    torch.save({f'backbone.{k}': v for k, v in resnet.state_dict().items()}, tmp_path / 's.pth')
+    with pytest.raises(ValueError, match="layout 'mmseg-vit' exports a ViT backbone"):
+        export_checkpoint(str(tmp_path / 's.pth'), str(tmp_path / 'o.pth'), layout='mmseg-vit')
