@@ -75,3 +75,31 @@ def test_registers_and_resnets_are_refused(tmp_path):
     torch.save({f'backbone.{k}': v for k, v in resnet.state_dict().items()}, tmp_path / 's.pth')
     with pytest.raises(ValueError, match="layout 'mmseg-vit' exports a ViT backbone"):
         export_checkpoint(str(tmp_path / 's.pth'), str(tmp_path / 'o.pth'), layout='mmseg-vit')
+
+
+def test_the_upernet_benchmark_config_loads_the_export_strictly(tmp_path):
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    from ..conftest import REPO
+    model = vit_pixpro()
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'pretrain.pth')
+    export_checkpoint(str(tmp_path / 'pretrain.pth'), str(tmp_path / 'vit.pth'),
+                      layout='mmseg-vit')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'benchmarks', 'mmseg',
+                                   'upernet_vit-s16_ln_mln_160k_ade20k-512x512.py'))
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'vit.pth')
+    init_default_scope('mmseg')
+    seg = SEG_MODELS.build(cfg.model)
+    seg.init_weights()  # StrictPretrained: any missing or mis-shaped tensor is an error
+    seg.eval()
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        theirs = seg.backbone(x)
+        ours = model.backbone(x)
+        logits = seg(x, mode='tensor')
+    assert (theirs[3] - ours[3]).abs().max() < 1e-4
+    assert tuple(logits.shape) == (1, 150, 56, 56)
