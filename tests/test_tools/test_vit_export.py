@@ -103,3 +103,59 @@ def test_the_upernet_benchmark_config_loads_the_export_strictly(tmp_path):
         logits = seg(x, mode='tensor')
     assert (theirs[3] - ours[3]).abs().max() < 1e-4
     assert tuple(logits.shape) == (1, 150, 56, 56)
+
+
+def vit_t_checkpoint(tmp_path):
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from ..conftest import REPO
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'pixpro_vit-t16_demo.py'))
+    torch.manual_seed(1)
+    model = MODELS.build(cfg.model)
+    path = tmp_path / 'vit_pretrain.pth'
+    torch.save(dict(state_dict=model.state_dict(), meta=dict()), path)
+    return str(path), model
+
+
+def test_vitdet_style_mask_rcnn_loads_the_pretrained_vit(tmp_path):
+    import os.path as osp
+
+    from .test_transfer import BENCH, build_benchmark_model
+    ckpt, pretrained = vit_t_checkpoint(tmp_path)
+    detector = build_benchmark_model(
+        osp.join(BENCH, 'tiny', 'mask-rcnn_vit-t16_simplefpn_tiny-coco.py'), ckpt)
+    ours = pretrained.backbone.state_dict()
+    theirs = detector.backbone.state_dict()
+    assert set(theirs) == set(ours)  # every ViT tensor, nothing else
+    for key, value in ours.items():
+        assert torch.equal(theirs[key], value), key
+    detector.eval()
+    x = torch.randn(1, 3, 224, 320)
+    with torch.no_grad():
+        levels = detector.neck(detector.backbone(x))
+        assert torch.equal(detector.backbone(x)[-1], pretrained.backbone.eval()(x)[-1])
+    assert [tuple(p.shape[-2:]) for p in levels] == [(56, 80), (28, 40), (14, 20), (7, 10),
+                                                     (4, 5)]
+
+
+@pytest.mark.slow
+def test_vit_mask_rcnn_fine_tunes_on_the_tiny_coco_set(tmp_path):
+    import os
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from ..conftest import REPO
+    ckpt, _ = vit_t_checkpoint(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', 'train.py'),
+         osp.join(REPO, 'configs/benchmarks/tiny/mask-rcnn_vit-t16_simplefpn_tiny-coco.py'),
+         '--work-dir', str(tmp_path / 'det'), '--cfg-options', f'pretrained={ckpt}',
+         'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
+         f'data_root={REPO}/data/tiny/coco/'],
+        cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert 'coco/bbox_mAP' in log and 'loaded' in log and ckpt in log

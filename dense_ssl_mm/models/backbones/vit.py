@@ -30,9 +30,10 @@ class ViT(VisionTransformer):
     14 x 14 cells of 16 px. Any input size works (positional embeddings resampled).
 
     The parameter names are timm's, which are also the official DINOv2 names except for
-    three tensors (``vit_layouts.py``): ``init_cfg=dict(type='DINOv2', checkpoint=PATH)``
-    loads an official DINOv2 file (with or without registers) strictly, or a file already in
-    this layout; ``pos_interpolation='dinov2'`` resamples the positional embedding by the
+    three tensors (``vit_layouts.py``): ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``
+    (or ``type='DINOv2'``, the same) loads, strictly, an official DINOv2 file (with or without
+    registers), a file in this layout, or a pretraining checkpoint's online ``backbone.*``;
+    ``pos_interpolation='dinov2'`` resamples the positional embedding by the
     official rule (bicubic; plain models: scale (grid + 0.1) / 37, no antialiasing; register
     models: the exact size, antialiased), so the features equal DINOv2's at every input size;
     timm's own rule (``'timm'``: exact size, antialiased, class slot kept) differs off the
@@ -50,7 +51,7 @@ class ViT(VisionTransformer):
         pos_interpolation: ``'timm'`` or ``'dinov2'`` (above).
         fused_attn: torch's scaled-dot-product attention (flash / memory-efficient kernels on
             a GPU); False: the explicit softmax(QK^T)V.
-        init_cfg: ``dict(type='DINOv2', checkpoint=PATH)`` or None (timm's initialisation).
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` or None (timm's initialisation).
     """
 
     def __init__(self, arch: str = 'small', patch_size: int = 16, img_size: int = 224,
@@ -72,10 +73,10 @@ class ViT(VisionTransformer):
         self.out_indices = tuple(sorted(i % depth for i in out_indices))
         self.pos_interpolation = check_choice(owner, 'pos_interpolation', pos_interpolation,
                                               POS_RULES)
-        if init_cfg is not None and (init_cfg.get('type') != 'DINOv2' or
+        if init_cfg is not None and (init_cfg.get('type') not in ('DINOv2', 'Pretrained') or
                                      'checkpoint' not in init_cfg):
-            raise ValueError(f"ViT: init_cfg must be dict(type='DINOv2', checkpoint=PATH) or "
-                             f'None, got {init_cfg}')
+            raise ValueError(f"ViT: init_cfg must be dict(type='Pretrained' or 'DINOv2', "
+                             f'checkpoint=PATH) or None, got {init_cfg}')
         self.init_cfg = init_cfg
 
     def init_weights(self, mode: str = '', needs_reset: bool = True) -> None:
