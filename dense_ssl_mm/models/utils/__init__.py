@@ -4,11 +4,12 @@ from .correspondence import (bin_diagonal, cell_centers, normalized_center_dista
                              sample_matched_pairs)
 from .mask_pooling import cell_segments, pool_segments, sample_segments
 from .queue import FeatureQueue
+from .sorting import bitonic_layers, soft_sort
 from .strict_pretrained import StrictPretrainedInit, fit_report
 
 __all__ = [
     'FeatureQueue', 'StrictPretrainedInit', 'batch_shuffle', 'batch_unshuffle', 'bin_diagonal',
     'cell_centers', 'cell_segments', 'fit_report', 'normalized_center_distance',
     'pool_segments', 'positive_mask', 'project_points', 'reference_boxes',
-    'sample_matched_pairs', 'sample_segments'
+    'sample_matched_pairs', 'sample_segments', 'bitonic_layers', 'soft_sort'
 ]
