@@ -7,6 +7,7 @@ from mmengine.config import Config
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, synthetic_data,
                                            time_train_steps)
 from dense_ssl_mm.models.algorithms import MomentumTarget
+from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
 from ..conftest import REPO
 from ..helpers import tiny_model_cfg
@@ -75,3 +76,20 @@ def test_folder_loader_runs_the_configs_pipeline():
     batch = next(iter(folder_loader(cfg, osp.join(DEMO, 'images'), 2, 0)))
     assert len(batch['inputs']) == 2 and batch['inputs'][0].shape == (2, 3, 128, 128)
     assert batch['data_samples'][0].boxes.shape == (2, 4)
+
+
+def test_synthetic_batches_follow_the_configs_views_and_masks():
+    from dense_ssl_mm.engine.benchmark import synthetic_batch
+    vicregl = Config.fromfile(osp.join(DEMO, 'vicregl_r18_demo.py'))
+    batch = synthetic_batch(vicregl, 3)
+    groups = batch['inputs'][0]
+    assert [tuple(g.shape) for g in groups] == [(2, 3, 128, 128), (2, 3, 64, 64)]
+    assert batch['data_samples'][0].boxes.shape == (4, 4)
+    scaled = synthetic_batch(vicregl, 1, size=224)['inputs'][0]
+    assert [g.shape[-1] for g in scaled] == [224, 112]  # the others in proportion
+    detcon = synthetic_batch(Config.fromfile(osp.join(DEMO, 'detconb_r18_demo.py')), 2)
+    assert tuple(detcon['data_samples'][0].masks.shape) == (2, 128, 128)
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(osp.join(DEMO, 'detconb_r18_demo.py')).model)
+    data = model.data_preprocessor(detcon, True)
+    assert torch.isfinite(model(**data, mode='loss')['loss_detcon'])
