@@ -22,8 +22,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
-                                           synthetic_batch, synthetic_data, synthetic_images,
-                                           time_train_steps)
+                                           synthetic_batch, synthetic_images, time_train_steps)
 from dense_ssl_mm.engine.memory import config_view_size, estimate_step_memory
 from dense_ssl_mm.engine.speed import apply_speed_config
 from dense_ssl_mm.registry import MODELS
@@ -108,7 +107,10 @@ def memory_table(cfg, config_path: str, batch_size=None, img_size=None) -> str:
     """Estimated memory of a training step of ``cfg`` in fp32 and bf16, as a markdown table."""
     batch_size = batch_size or cfg.train_dataloader.batch_size
     img_size = img_size or config_view_size(cfg)
-    data = synthetic_data(batch_size, img_size)
+    data = synthetic_batch(cfg, batch_size, img_size)
+    first = data['inputs'][0]
+    views = ' + '.join(f'{g.shape[0]} x {g.shape[-1]}'
+                       for g in (first if isinstance(first, list) else [first]))
     rows = {}
     for name, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
         model, optim_wrapper = build_for_benchmark(copy.deepcopy(cfg), torch.device('cpu'))
@@ -118,7 +120,7 @@ def memory_table(cfg, config_path: str, batch_size=None, img_size=None) -> str:
     name = osp.splitext(osp.basename(config_path))[0]
     return ('| config | batch | views | parameters + buffers | step peak fp32 / bf16 | '
             'total fp32 / bf16 | fits (bf16 + 0.5 GiB context) |\n|---|---|---|---|---|---|---|\n'
-            f'| {name} | {batch_size} | 2 x {img_size} px | {rows["fp32"]["model"]:.2f} GiB | '
+            f'| {name} | {batch_size} | {views} px | {rows["fp32"]["model"]:.2f} GiB | '
             f'{rows["fp32"]["step"]:.2f} / {rows["bf16"]["step"]:.2f} GiB | '
             f'{rows["fp32"]["total"]:.2f} / {rows["bf16"]["total"]:.2f} GiB | {fits} |')
 
