@@ -1,4 +1,5 @@
 """Small models, batches and run configs shared by the tests."""
+import itertools
 import os.path as osp
 
 import torch
@@ -7,6 +8,7 @@ from mmengine.config import Config
 from dense_ssl_mm.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+_RUNS = itertools.count()
 
 
 def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:
@@ -146,5 +148,7 @@ def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=7, deterministic=True)
     cfg.resume = resume
-    cfg.experiment_name = f'resume{max_iters}{resume}'
+    # unique per call: mmengine keeps one visualizer and logger per experiment name, and two
+    # runs started in the same second would share one whose folder a finished test removed
+    cfg.experiment_name = f'resume{max_iters}{resume}_{next(_RUNS)}'
     return cfg

@@ -12,6 +12,6 @@ model = dict(
 )
 custom_hooks = [
     dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
-         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
+         num_images=2, pairs_per_image=5, view_size=128, level='C4'),
 ]
 work_dir = 'work_dirs/detcons_r18_demo'

@@ -37,7 +37,7 @@ train_dataloader = dict(
 custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
     dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
-         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
+         num_images=2, pairs_per_image=5, view_size=128, level='C4'),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

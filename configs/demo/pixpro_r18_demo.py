@@ -60,7 +60,7 @@ custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, end_target_momentum=1.0,
          schedule='cosine'),
     dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
-         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
+         num_images=2, pairs_per_image=5, view_size=128, level='C4'),
 ]
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

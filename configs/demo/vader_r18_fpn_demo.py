@@ -38,7 +38,7 @@ custom_hooks = [
     dict(type='MomentumEncoderHook', base_target_momentum=0.99, schedule='constant'),
     # correspondence PCK of the decoder's stride-4 embeddings every 25 iterations
     dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
-         num_images=2, pairs_per_image=10, view_size=128, level='dense'),
+         num_images=2, pairs_per_image=5, view_size=128, level='dense'),
 ]
 optim_wrapper = dict(
     type='OptimWrapper',

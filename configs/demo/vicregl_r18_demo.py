@@ -44,6 +44,6 @@ model = dict(
 optim_wrapper = dict(optimizer=dict(lr=0.3, weight_decay=1e-6, exclude_bias_and_norm=True))
 custom_hooks = [  # the PixPro demo's dense evaluation, no momentum hook
     dict(type='DenseEvalHook', interval=25, images='{{fileDirname}}/heldout_photos.txt',
-         num_images=2, pairs_per_image=10, view_size=128, level='C4'),
+         num_images=2, pairs_per_image=5, view_size=128, level='C4'),
 ]
 work_dir = 'work_dirs/vicregl_r18_demo'

@@ -1,5 +1,6 @@
 """Checkpoints: a Runner saves and resumes on torch >= 2.6; loading stays weights-only;
 writes are atomic."""
+import itertools
 import os
 import pickle
 
@@ -25,6 +26,9 @@ class ToyModel(BaseModel):
         return dict(loss=loss)
 
 
+_RUNS = itertools.count()
+
+
 def make_runner(work_dir, max_iters, resume=False):
     gen = torch.Generator().manual_seed(1)
     data = [torch.randn(3, generator=gen) for _ in range(8)]
@@ -36,7 +40,8 @@ def make_runner(work_dir, max_iters, resume=False):
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False),
                            logger=dict(type='LoggerHook', interval=1)),
-        resume=resume, default_scope='dense_ssl_mm', experiment_name=f'toy{max_iters}{resume}')
+        resume=resume, default_scope='dense_ssl_mm',
+        experiment_name=f'toy{max_iters}{resume}_{next(_RUNS)}')  # one visualizer per run
 
 
 def test_runner_saves_and_resumes_exactly(tmp_path):

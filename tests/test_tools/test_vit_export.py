@@ -149,13 +149,14 @@ def test_vit_mask_rcnn_fine_tunes_on_the_tiny_coco_set(tmp_path):
 
     from ..conftest import REPO
     ckpt, _ = vit_t_checkpoint(tmp_path)
+    subprocess.run([sys.executable, osp.join(REPO, 'tools', 'make_tiny_datasets.py'),
+                    'data/tiny'], cwd=tmp_path, check=True, capture_output=True)
     proc = subprocess.run(
         [sys.executable, osp.join(REPO, 'tools', 'train.py'),
          osp.join(REPO, 'configs/benchmarks/tiny/mask-rcnn_vit-t16_simplefpn_tiny-coco.py'),
          '--work-dir', str(tmp_path / 'det'), '--cfg-options', f'pretrained={ckpt}',
-         'train_cfg.max_iters=3', 'train_cfg.val_interval=3',
-         f'data_root={REPO}/data/tiny/coco/'],
-        cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=900)
+         'train_cfg.max_iters=3', 'train_cfg.val_interval=3'],
+        cwd=tmp_path, env=dict(os.environ), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert 'coco/bbox_mAP' in log and 'loaded' in log and ckpt in log
