@@ -13,6 +13,7 @@ from torch import Tensor
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
 from dense_ssl_mm.utils.validation import check_choice, check_number
+from ..utils.strict_pretrained import fit_report
 from .vit_layouts import dinov2_to_vit, is_dinov2_layout
 
 #: ``arch`` -> (embedding width, depth, heads); the MLP is 4x wide.
@@ -102,11 +103,9 @@ class ViT(VisionTransformer):
     def load_strict(self, state: dict, source: str) -> None:
         """Load ``state``; any missing, unexpected or mis-shaped tensor is an error that
         names them (a ViT-S file into a ViT-B, a plain file into a register model, ...)."""
-        own = self.state_dict()
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        shapes = [f'{k}: file {tuple(state[k].shape)}, model {tuple(own[k].shape)}'
-                  for k in sorted(set(own) & set(state)) if state[k].shape != own[k].shape]
+        report = fit_report(self.state_dict(), state)
+        missing, unexpected = report['missing'], report['unexpected']
+        shapes = [f'{k}: file {file}, model {model}' for k, file, model in report['mismatched']]
         if missing or unexpected or shapes:
             raise ValueError(f'{source!r} does not fit this ViT: {len(missing)} missing '
                              f'{missing[:5]}, {len(unexpected)} unexpected {unexpected[:5]}, '

@@ -45,6 +45,20 @@ def bitonic_layers(n: int) -> Tuple[Tuple[Tuple[int, ...], Tuple[bool, ...],
     return tuple(layers)
 
 
+def _layer_tensors(n: int, device: torch.device) -> Tuple[Tuple[Tensor, Tensor, Tensor], ...]:
+    """The network's index and mask tensors on ``device``, made once per (n, device): a
+    training step copies nothing from the host."""
+    key = (n, str(device))
+    if key not in _TENSORS:
+        _TENSORS[key] = tuple(
+            (torch.tensor(p, device=device), torch.tensor(m, device=device),
+             torch.tensor(a, device=device)) for p, m, a in bitonic_layers(n))
+    return _TENSORS[key]
+
+
+_TENSORS: dict = {}
+
+
 def soft_sort(x: Tensor, steepness: float = 100.0) -> Tuple[Tensor, Tensor]:
     """Sort the last axis of ``x`` softly, ascending.
 
@@ -61,10 +75,7 @@ def soft_sort(x: Tensor, steepness: float = 100.0) -> Tuple[Tensor, Tensor]:
     lead = x.shape[:-1]
     values = x.reshape(-1, n)
     perm = torch.eye(n, dtype=x.dtype, device=x.device).expand(values.shape[0], n, n)
-    for partner, gets_min, active in bitonic_layers(n):
-        idx = torch.tensor(partner, device=x.device)
-        low = torch.tensor(gets_min, device=x.device)
-        real = torch.tensor(active, device=x.device)
+    for idx, low, real in _layer_tensors(n, x.device):
         other = values[:, idx]
         in_order = torch.atan(steepness * (other - values)) / math.pi + 0.5  # P(x_p <= x_q)
         keep = torch.where(low, in_order, 1 - in_order)
