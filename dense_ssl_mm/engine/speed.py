@@ -77,6 +77,11 @@ def to_device_views(cfg: Config) -> Config:
     if kinds[at + 1:] != ['PackViews']:
         raise ValueError(f'speed.device_views: after MultiViewTransform the pipeline must only '
                          f'pack (PackViews), found {kinds[at + 1:]}')
+    for key in ('min_overlap_fraction', 'overlap_anchors'):
+        if paired.get(key) not in (None, 1 if key == 'overlap_anchors' else None):
+            raise ValueError(f'speed.device_views: the device view maker draws overlap with the '
+                             f'first view in pixels (min_overlap_area) only; MultiViewTransform '
+                             f'has {key}={paired.get(key)!r}: keep the views on the CPU')
     cfg.train_dataloader.dataset.pipeline = pipeline[:at] + [
         dict(type='PackImageForDeviceViews', max_short_side=DEVICE_MAX_SHORT_SIDE)]
     cfg.model.setdefault('data_preprocessor', {})['device_views'] = dict(

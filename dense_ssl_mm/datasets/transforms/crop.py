@@ -1,6 +1,7 @@
 """Random resized crop that records its crop box in original-image pixels."""
 import math
-from typing import Optional, Sequence, Tuple, Union
+import numbers
+from typing import List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
@@ -35,6 +36,27 @@ def resize_like_pil(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     return np.ascontiguousarray(out[..., 0] if squeeze else out)
 
 
+def _constraints(overlap) -> List[Tuple[Box, float]]:
+    """``None``, one ``(box, min_area)`` or a list of them -> a list of them."""
+    if overlap is None:
+        return []
+    if len(overlap) == 2 and isinstance(overlap[1], numbers.Real):
+        return [(tuple(float(v) for v in overlap[0]), float(overlap[1]))]
+    return [(tuple(float(v) for v in b), float(m)) for b, m in overlap]
+
+
+def _overlap_fallback(constraints: List[Tuple[Box, float]]) -> Box:
+    """The intersection of the constraint boxes if it shares enough with each, else the
+    first box (which may then miss the others' minimum; the view is flagged a fallback)."""
+    boxes = np.array([b for b, _ in constraints])
+    inter = (*boxes[:, :2].max(0), *boxes[:, 2:].min(0))
+    inter = tuple(float(v) for v in inter)
+    if inter[2] > inter[0] and inter[3] > inter[1] and \
+            all(box_overlap_area(inter, b) >= m for b, m in constraints):
+        return inter
+    return constraints[0][0]
+
+
 def fallback_box(height: int, width: int, ratio: Tuple[float, float]) -> Box:
     """torchvision's fallback crop: the largest central crop with its aspect ratio clamped
     into ``ratio`` (x1, y1, x2, y2 in integer pixels)."""
@@ -57,10 +79,11 @@ class RandomResizedCropWithBox(BaseTransform):
     ``ratio`` (log-uniform); after ``max_attempts`` failures it falls back to a central crop
     with the ratio clamped into range. The crop is resized to ``size``.
 
-    Called with ``overlap=(box, min_area)`` (by :class:`MultiViewTransform`, for views that
-    must overlap), candidates whose intersection with ``box`` is smaller than ``min_area``
-    pixels are rejected too, and the fallback after ``max_attempts`` is ``box`` itself (full
-    overlap, always valid).
+    Called with ``overlap=(box, min_area)`` or a list of such pairs (by
+    :class:`MultiViewTransform`, for views that must overlap earlier ones), candidates whose
+    intersection with a ``box`` is smaller than its ``min_area`` pixels are rejected too, and
+    the fallback after ``max_attempts`` is the boxes' intersection (one box: the box itself;
+    full overlap, always valid).
 
     Required keys: ``img``.
     Modified keys: ``img``, ``img_shape``.
@@ -108,8 +131,17 @@ class RandomResizedCropWithBox(BaseTransform):
         self.antialias = bool(antialias)
 
     def sample_box(self, height: int, width: int,
-                   overlap: Optional[Tuple[Box, float]] = None) -> Tuple[Box, bool]:
-        """Draw a crop box (x1, y1, x2, y2) in integer pixels; also say if it is a fallback."""
+                   overlap: Optional[Union[Tuple[Box, float],
+                                           Sequence[Tuple[Box, float]]]] = None
+                   ) -> Tuple[Box, bool]:
+        """Draw a crop box (x1, y1, x2, y2) in integer pixels; also say if it is a fallback.
+
+        ``overlap``: one ``(box, min_area)`` or a list of them; a candidate must share at
+        least ``min_area`` pixels with every ``box``. The fallback after ``max_attempts``
+        is the intersection of the boxes when it meets every minimum (one box: the box
+        itself), else the first box.
+        """
+        constraints = _constraints(overlap)
         area = height * width
         log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
         for _ in range(self.max_attempts):
@@ -121,15 +153,16 @@ class RandomResizedCropWithBox(BaseTransform):
                 y = np.random.randint(0, height - h + 1)
                 x = np.random.randint(0, width - w + 1)
                 box = (float(x), float(y), float(x + w), float(y + h))
-                if overlap is None or box_overlap_area(box, overlap[0]) >= overlap[1]:
+                if all(box_overlap_area(box, b) >= m for b, m in constraints):
                     return box, False
-        if overlap is not None:
-            return tuple(float(v) for v in overlap[0]), True
+        if constraints:
+            return _overlap_fallback(constraints), True
         return fallback_box(height, width, self.ratio), True
 
     def transform(self, results: dict,
-                  overlap: Optional[Tuple[Box, float]] = None) -> dict:
-        """Crop and resize ``results['img']``; ``overlap``: ``(box, min_area)`` or None."""
+                  overlap: Optional[Union[Tuple[Box, float],
+                                          Sequence[Tuple[Box, float]]]] = None) -> dict:
+        """Crop and resize ``results['img']``; ``overlap``: as :meth:`sample_box`."""
         img = results['img']
         height, width = img.shape[:2]
         box, fallback = self.sample_box(height, width, overlap)

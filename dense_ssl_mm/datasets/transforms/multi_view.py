@@ -1,5 +1,5 @@
 """V >= 2 augmented views of one image, each with its crop box and flip flag."""
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
@@ -24,11 +24,16 @@ class MultiViewTransform(BaseTransform):
     convention (see ``models/utils/correspondence.py``): the box is in pixels of the loaded
     image, ``(x1, y1, x2, y2)`` with x2/y2 exclusive, never flipped; the flip is a separate flag.
 
-    With ``min_overlap_area`` set, every view after the first is drawn so that it shares at
-    least that many pixels (area, in original-image pixels) with the first view's crop: this
-    transform calls the view's :class:`RandomResizedCropWithBox` with
-    ``overlap=(first box, min_overlap_area)``, which rejects other candidates and, after its
-    ``max_attempts`` tries, falls back to the first view's box (recorded as ``view_fallbacks``).
+    Overlap rules: the first ``overlap_anchors`` views are anchors. With ``min_overlap_area``
+    (pixels) or ``min_overlap_fraction`` (of the loaded image's area) set, every view after
+    the first is drawn so that it shares at least that much with each earlier anchor: view
+    ``k`` with anchors ``0 .. min(k, overlap_anchors) - 1``. This transform calls the view's
+    :class:`RandomResizedCropWithBox` with ``overlap=[(anchor box, minimum), ...]``, which
+    rejects other candidates and, after its ``max_attempts`` tries, falls back to the
+    anchors' intersection (one anchor: its box), recorded in ``view_fallbacks``. MoCo-style
+    overlap: ``min_overlap_area=32``; NeCo: ``overlap_anchors=2``,
+    ``min_overlap_fraction=[0, 0.02, 0.01, 0.01, 0.01, 0.01]`` (the two global crops share
+    2 % of the image, each local crop 1 % with each global one).
 
     Required keys: ``img``.
     Added keys: ``views`` (list of V HxWx3 uint8 arrays), ``view_boxes`` (np.float32
@@ -36,26 +41,59 @@ class MultiViewTransform(BaseTransform):
 
     Args:
         view_pipelines: V >= 2 lists of transform configs, one per view.
-        min_overlap_area: Minimum shared area with the first view's crop in pixels, or None
-            for independent crops (PixPro).
+        min_overlap_area: Minimum shared area with each anchor in pixels, or None for
+            independent crops (PixPro).
+        min_overlap_fraction: Minimum shared area with each anchor as a fraction of the
+            image's area: one number for every view, or one per view (the first's unused),
+            or None.
+        overlap_anchors: How many leading views are anchors (1: the first view only).
     """
 
     def __init__(self, view_pipelines: Sequence[List[dict]],
-                 min_overlap_area: Optional[float] = None) -> None:
+                 min_overlap_area: Optional[float] = None,
+                 min_overlap_fraction: Optional[Union[float, Sequence[float]]] = None,
+                 overlap_anchors: int = 1) -> None:
+        owner = 'MultiViewTransform'
         if len(view_pipelines) < 2:
             raise ValueError(
                 f'MultiViewTransform needs >= 2 view pipelines, got {len(view_pipelines)}')
         if min_overlap_area is not None:
-            check_number('MultiViewTransform', 'min_overlap_area', min_overlap_area, 0)
+            check_number(owner, 'min_overlap_area', min_overlap_area, 0)
+        if min_overlap_fraction is not None:
+            if isinstance(min_overlap_fraction, (int, float)):
+                min_overlap_fraction = [min_overlap_fraction] * len(view_pipelines)
+            if len(min_overlap_fraction) != len(view_pipelines):
+                raise ValueError(f'{owner}: min_overlap_fraction has {len(min_overlap_fraction)} '
+                                 f'entries for {len(view_pipelines)} view pipelines')
+            for k, f in enumerate(min_overlap_fraction):
+                check_number(owner, f'min_overlap_fraction[{k}]', f, 0, 1)
+            min_overlap_fraction = tuple(float(f) for f in min_overlap_fraction)
+        self.min_overlap_fraction = min_overlap_fraction
+        self.overlap_anchors = check_number(owner, 'overlap_anchors', overlap_anchors, 1,
+                                            len(view_pipelines), integer=True)
         # Built through our registry so no default scope is needed (mmcv's are found too).
         self.pipelines = [Compose([TRANSFORMS.build(t) if isinstance(t, dict) else t for t in p])
                           for p in view_pipelines]
         self.min_overlap_area = min_overlap_area
-        if min_overlap_area is not None:
+        if self.constrained:
             for k, pipeline in enumerate(self.pipelines[1:], 1):
                 if not any(isinstance(t, RandomResizedCropWithBox) for t in pipeline.transforms):
                     raise ValueError(f'MultiViewTransform(min_overlap_area=...) needs a '
                                      f'RandomResizedCropWithBox in view pipeline {k}')
+
+    @property
+    def constrained(self) -> bool:
+        """Whether views after the first must overlap the anchors."""
+        return self.min_overlap_area is not None or self.min_overlap_fraction is not None
+
+    def overlap_constraints(self, k: int, boxes: List[np.ndarray],
+                            image_area: float) -> Optional[List[Tuple[tuple, float]]]:
+        """``[(anchor box, minimum area), ...]`` for view ``k`` given the earlier boxes."""
+        if k == 0 or not self.constrained:
+            return None
+        minimum = max(self.min_overlap_area or 0.0,
+                      (self.min_overlap_fraction or (0.0, ) * (k + 1))[k] * image_area)
+        return [(tuple(boxes[a]), minimum) for a in range(min(k, self.overlap_anchors))]
 
     @staticmethod
     def run_view(pipeline: Compose, view: dict, overlap=None) -> Optional[dict]:
@@ -74,10 +112,9 @@ class MultiViewTransform(BaseTransform):
         for k, pipeline in enumerate(self.pipelines):
             view = dict(results)
             view.pop('crop_box', None)
-            overlap = None
-            if k > 0 and self.min_overlap_area is not None:
-                overlap = (tuple(boxes[0]), self.min_overlap_area)
-            view = self.run_view(pipeline, view, overlap)
+            height, width = results['img'].shape[:2]
+            view = self.run_view(pipeline, view,
+                                 self.overlap_constraints(k, boxes, height * width))
             if view is None:
                 raise RuntimeError(f'view pipeline {k} returned None')
             if 'crop_box' not in view:
@@ -99,4 +136,6 @@ class MultiViewTransform(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(view_pipelines={self.pipelines}, '
-                f'min_overlap_area={self.min_overlap_area})')
+                f'min_overlap_area={self.min_overlap_area}, '
+                f'min_overlap_fraction={self.min_overlap_fraction}, '
+                f'overlap_anchors={self.overlap_anchors})')

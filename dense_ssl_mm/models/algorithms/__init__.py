@@ -3,6 +3,7 @@ from .densecl import DenseCL
 from .detcon import DetConB, DetConS
 from .mocov2 import MoCoV2
 from .momentum import MomentumAlgorithm, MomentumTarget
+from .neco import NeCo, neco_pairs
 from .pixcontrast import PixContrast
 from .pixpro import PixPro
 from .seeded_sampling import SeededSampling
@@ -11,5 +12,5 @@ from .vicregl import VICRegL
 
 __all__ = [
     'DenseAlgorithm', 'DenseCL', 'DetConB', 'DetConS', 'MoCoV2', 'MomentumAlgorithm',
-    'MomentumTarget', 'PixContrast', 'PixPro', 'SeededSampling', 'VADeR', 'VICRegL'
+    'MomentumTarget', 'NeCo', 'PixContrast', 'PixPro', 'SeededSampling', 'VADeR', 'VICRegL', 'neco_pairs'
 ]

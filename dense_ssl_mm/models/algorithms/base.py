@@ -48,9 +48,10 @@ class DenseAlgorithm(BaseModel):
         return self.neck(self.backbone(images))
 
     @torch.no_grad()
-    def dense_stride(self, size: int = 64) -> int:
+    def dense_stride(self, size: int = 224) -> int:
         """Input pixels per cell of :meth:`extract_dense` (32 for a C5 projector, 4 for
-        VADeR's decoder), measured once on a ``size x size`` input (BN in eval mode)."""
+        VADeR's decoder, 14 or 16 for a ViT), measured once on a ``size x size`` input (BN in
+        eval mode; 224 = 7 x 32 = 14 x 16 is a multiple of every one of these)."""
         if getattr(self, '_dense_stride', None) is None:
             was_training = self.training
             self.eval()

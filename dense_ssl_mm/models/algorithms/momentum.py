@@ -33,10 +33,18 @@ class MomentumTarget:
 
     def build_targets(self, names: Optional[Tuple[str, ...]] = None) -> None:
         """Create ``target_<name>`` copies of ``names`` (default: :attr:`momentum_modules`;
-        call at the end of init)."""
+        call at the end of init).
+
+        A target is deterministic: stochastic depth (any module with a ``drop_prob``, such
+        as timm's and mmcv's ``DropPath``) is switched off in the copy, as DINO's and NeCo's
+        teachers are built without it.
+        """
         for name in names or self.momentum_modules:
             target = copy.deepcopy(getattr(self, name))
             target.requires_grad_(False)
+            for module in target.modules():
+                if isinstance(getattr(module, 'drop_prob', None), float):
+                    module.drop_prob = 0.0
             setattr(self, f'target_{name}', target)
 
     def momentum_pairs(self) -> Iterator[Tuple[nn.Module, nn.Module]]:

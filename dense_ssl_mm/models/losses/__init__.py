@@ -1,4 +1,6 @@
 from .detcon_contrast import DetConLoss, detcon_one_way
+from .neighbour_sorting import (NeighbourSortingLoss, neighbour_sorting_loss,
+                                similarity_permutations)
 from .pixcontrast_infonce import PixContrastLoss, pixcontrast_loss
 from .pixpro_consistency import PixProConsistencyLoss, pixpro_consistency_loss
 from .queue_infonce import QueueInfoNCELoss, queue_infonce_loss
@@ -6,8 +8,9 @@ from .vicreg import (VICRegGlobalLoss, VICRegLocalLoss, covariance_term, varianc
                      vicreg_terms)
 
 __all__ = [
-    'DetConLoss', 'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss',
-    'VICRegGlobalLoss', 'VICRegLocalLoss', 'covariance_term', 'detcon_one_way',
-    'pixcontrast_loss', 'pixpro_consistency_loss', 'queue_infonce_loss', 'variance_term',
+    'DetConLoss', 'NeighbourSortingLoss', 'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss',
+    'VICRegGlobalLoss', 'VICRegLocalLoss', 'covariance_term', 'detcon_one_way', 'neighbour_sorting_loss',
+    'pixcontrast_loss', 'pixpro_consistency_loss', 'queue_infonce_loss', 'similarity_permutations',
+    'variance_term',
     'vicreg_terms'
 ]

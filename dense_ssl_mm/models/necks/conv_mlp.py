@@ -2,7 +2,7 @@
 from typing import Optional, Sequence, Union
 
 import torch.nn as nn
-from mmcv.cnn import build_norm_layer
+from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -12,11 +12,12 @@ from dense_ssl_mm.utils.validation import check_number
 
 @MODELS.register_module()
 class ConvMLPNeck(BaseModule):
-    """``conv1x1 -> norm -> ReLU`` repeated ``num_layers - 1`` times, then a last ``conv1x1``.
+    """``conv1x1 -> norm -> act`` repeated ``num_layers - 1`` times, then a last ``conv1x1``.
 
     With the defaults this is PixPro's projector ``2048 -> 4096 -> 256`` applied to every cell;
     with ``norm_cfg=None`` and ``with_avg_pool=True`` it is MoCo v2's (and DenseCL's global)
-    ``2048 -> 2048 -> 128`` MLP on the pooled map, output ``(N, 128, 1, 1)``.
+    ``2048 -> 2048 -> 128`` MLP on the pooled map, output ``(N, 128, 1, 1)``; with
+    ``norm_cfg=None`` and GELU it is NeCo's per-patch head ``D -> 2048 -> 2048 -> 256``.
 
     Args:
         in_channels: Input channels (2048 for a ResNet-50 C5).
@@ -26,6 +27,7 @@ class ConvMLPNeck(BaseModule):
         norm_cfg: Norm layer of the hidden layers (``SyncBN`` in the GPU configs), or None.
         in_index: Which backbone output to use when given a tuple of maps.
         with_avg_pool: Average-pool the input to ``1 x 1`` first (a global projector).
+        act_cfg: Activation of the hidden layers (ReLU; NeCo: GELU).
         bias_last: A bias in the last convolution (VICRegL's expanders have none).
     """
 
@@ -33,6 +35,7 @@ class ConvMLPNeck(BaseModule):
                  out_channels: int = 256, num_layers: int = 2,
                  norm_cfg: Optional[dict] = dict(type='BN'), in_index: int = -1,
                  with_avg_pool: bool = False, bias_last: bool = True,
+                 act_cfg: dict = dict(type='ReLU', inplace=True),
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         for name, value in dict(in_channels=in_channels, hid_channels=hid_channels,
@@ -44,7 +47,7 @@ class ConvMLPNeck(BaseModule):
             layers.append(nn.Conv2d(channels, hid_channels, 1))
             if norm_cfg is not None:
                 layers.append(build_norm_layer(norm_cfg, hid_channels)[1])
-            layers.append(nn.ReLU(inplace=True))
+            layers.append(build_activation_layer(act_cfg))
             channels = hid_channels
         layers.append(nn.Conv2d(channels, out_channels, 1, bias=bias_last))
         self.mlp = nn.Sequential(*layers)

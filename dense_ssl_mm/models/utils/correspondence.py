@@ -149,3 +149,36 @@ def sample_matched_pairs(boxes1: Tensor, flips1: Tensor, size1: Size, boxes2: Te
     valid = (count > 0).expand(n, num_samples)
     matched = grid.gather(1, index[..., None].expand(n, num_samples, 2))
     return index, matched, valid
+
+
+def shared_region_boxes(boxes: Tensor, flips: Tensor, size: Size, others: Tensor) -> Tensor:
+    """The part of each view that other views also show, in cell units of its map.
+
+    The intersection of the view's crop box with each other crop box, in the continuous
+    coordinates of the view's ``H x W`` map (cell ``(i, j)`` spans ``[j, j + 1) x [i, i + 1)``,
+    the convention of :func:`cell_centers`), mirrored where the view is flipped, so that
+    RoIAlign with ``aligned=True`` pools exactly that region (NeCo's alignment; with a patch
+    size ``p`` dividing the view this is the intersection in view pixels divided by ``p``).
+    A disjoint pair gives a zero-width or zero-height box at the nearest edge.
+
+    Args:
+        boxes: ``(N, 4)`` crop boxes of the view.
+        flips: ``(N,)`` its flip flags.
+        size: ``(H, W)`` of its feature map.
+        others: ``(N, K, 4)`` crop boxes of K other views of the same images.
+
+    Returns:
+        ``(N, K, 4)`` boxes ``(x1, y1, x2, y2)`` in cell units of the view's map.
+    """
+    height, width = size
+    own = boxes[:, None, :]  # [N, 1, 4]
+    top_left = torch.maximum(own[..., :2], others[..., :2])
+    bottom_right = torch.maximum(torch.minimum(own[..., 2:], others[..., 2:]), top_left)
+    origin, extent = own[..., :2], own[..., 2:] - own[..., :2]
+    cells = boxes.new_tensor([width, height])
+    start = (top_left - origin) / extent * cells  # [N, K, 2]
+    end = (bottom_right - origin) / extent * cells
+    flip = flips.view(-1, 1)
+    x1 = torch.where(flip, width - end[..., 0], start[..., 0])
+    x2 = torch.where(flip, width - start[..., 0], end[..., 0])
+    return torch.stack((x1, start[..., 1], x2, end[..., 1]), -1)

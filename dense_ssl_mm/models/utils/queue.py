@@ -1,4 +1,4 @@
-"""A MoCo-style queue of momentum features: the negatives of VADeR."""
+"""Queues of momentum features: MoCo-style negatives (VADeR), reference patches (NeCo)."""
 from typing import Optional
 
 import torch
@@ -80,3 +80,65 @@ class FeatureQueue(nn.Module):
         written = (offset < kept)[:, None]
         self.queue.copy_(torch.where(written, keys[index], self.queue))
         self.ptr.copy_((self.ptr + kept) % self.size)
+
+
+class ReferenceQueue(nn.Module):
+    """G first-in-first-out queues of ``size`` embeddings each, filled from empty (NeCo's
+    teacher queue of reference patches, one per global crop).
+
+    Buffers (checkpointed, so a resumed run draws from the same queue): ``queue``
+    ``(G, size, dim)``, ``ptr`` (the next slot, shared: every push writes the same number of
+    keys to each queue) and ``filled`` (entries written so far, at most ``size``).
+
+    Args:
+        num_queues: G.
+        size: Entries per queue (NeCo: 8192).
+        dim: Embedding dimension.
+    """
+
+    def __init__(self, num_queues: int, size: int, dim: int) -> None:
+        super().__init__()
+        for name, value in dict(num_queues=num_queues, size=size, dim=dim).items():
+            check_number('ReferenceQueue', name, value, 1, integer=True)
+        self.register_buffer('queue', torch.zeros(num_queues, size, dim))
+        self.register_buffer('ptr', torch.zeros((), dtype=torch.long))
+        self.register_buffer('filled', torch.zeros((), dtype=torch.long))
+
+    @property
+    def size(self) -> int:
+        return self.queue.shape[1]
+
+    @torch.no_grad()
+    def enqueue(self, keys: Tensor) -> None:
+        """Write ``keys`` ``(G, B, dim)`` over the oldest entries of each queue (gathered
+        from all ranks first, so every rank holds the same queues)."""
+        if get_world_size() > 1:
+            keys = torch.cat(all_gather(keys.contiguous()), dim=1)
+        keys = keys[:, -self.size:].to(self.queue.dtype)
+        n = keys.shape[1]
+        slots = (self.ptr + torch.arange(n, device=keys.device)) % self.size
+        self.queue.index_copy_(1, slots, keys)
+        self.ptr.copy_((self.ptr + n) % self.size)
+        self.filled.copy_(torch.clamp(self.filled + n, max=self.size))
+
+    @torch.no_grad()
+    def sample(self, which: Tensor, count: int,
+               generator: Optional[torch.Generator] = None) -> Tensor:
+        """Draw ``count`` entries of queue ``which[p]`` for every p, uniformly without
+        replacement among the filled entries (repeating them in a random order when fewer
+        than ``count`` are filled), with no host sync.
+
+        Args:
+            which: ``(P,)`` long, the queue of each draw.
+            count: Entries per draw.
+
+        Returns:
+            ``(P, count, dim)`` entries.
+        """
+        p = which.shape[0]
+        scores = torch.rand(p, self.size, device=self.queue.device, generator=generator)
+        unfilled = torch.arange(self.size, device=scores.device) >= self.filled
+        order = scores.masked_fill(unfilled, 2.0).argsort(dim=1)  # filled ones first
+        cols = torch.arange(count, device=scores.device) % self.filled.clamp(min=1)
+        index = order[:, cols]  # [P, count]
+        return self.queue[which[:, None], index]
