@@ -152,3 +152,30 @@ def demo_cfg(work_dir, max_iters, resume=False, algorithm='PixPro'):
     # runs started in the same second would share one whose folder a finished test removed
     cfg.experiment_name = f'resume{max_iters}{resume}_{next(_RUNS)}'
     return cfg
+
+
+def neco_demo_cfg(work_dir, max_iters, dinov2_file, resume=False):
+    """The NeCo demo config on a ViT-Tiny/14 from ``dinov2_file`` (DINOv2 layout), 2 x 56 +
+    4 x 28 px views, batch 3, queue 64, checkpoints every 2 iterations; its cosine lr and
+    weight-decay schedules span ``max_iters``."""
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'neco_vit-s14_demo.py'))
+    cfg.model.backbone.update(arch='tiny', init_cfg=dict(type='Pretrained',
+                                                         checkpoint=str(dinov2_file)))
+    cfg.model.neck.update(in_channels=192, hid_channels=64, out_channels=32)
+    cfg.model.queue_size = 64
+    views = cfg.train_dataloader.dataset.pipeline[1].view_pipelines
+    for k, view in enumerate(views):
+        view[0] = dict(view[0], size=56 if k < 2 else 28)
+    cfg.train_dataloader.update(batch_size=3, num_workers=0, persistent_workers=False)
+    cfg.train_cfg.max_iters = max_iters
+    for scheduler in cfg.param_scheduler:
+        scheduler.T_max = max_iters
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2, by_epoch=False)
+    cfg.default_hooks.logger.interval = 1
+    cfg.custom_hooks = cfg.custom_hooks[:1]  # the momentum hook; tests add others
+    cfg.custom_hooks[0].base_target_momentum = 0.9  # make the schedule visible in 4 steps
+    cfg.work_dir = str(work_dir)
+    cfg.randomness = dict(seed=7, deterministic=True)
+    cfg.resume = resume
+    cfg.experiment_name = f'neco{max_iters}{resume}_{next(_RUNS)}'
+    return cfg

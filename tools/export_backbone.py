@@ -1,7 +1,7 @@
 """Export the pretrained backbone (and optionally the neck) of a pretraining checkpoint.
 
     python tools/export_backbone.py CKPT OUT.pth [--branch online|momentum]
-        [--detectron2 OUT.pkl] [--neck OUT_NECK.pth]
+        [--detectron2 OUT.pkl] [--neck OUT_NECK.pth] [--layout mmdet|mmseg-vit|dinov2]
 
 OUT.pth is a flat weights-only state dict for mmdet/mmseg ``init_cfg=dict(type='Pretrained',
 checkpoint=OUT.pth)`` and torchvision; OUT.pkl is a detectron2 checkpoint. ``--neck`` also
@@ -24,9 +24,10 @@ def main(argv=None) -> None:
                         help='online encoder (default, as PixPro exports) or momentum encoder')
     parser.add_argument('--detectron2', metavar='PKL', help='also write a detectron2 .pkl')
     parser.add_argument('--neck', metavar='PTH', help='also write the pretrained neck')
-    parser.add_argument('--layout', choices=['mmdet', 'mmseg-vit'], default='mmdet',
+    parser.add_argument('--layout', choices=['mmdet', 'mmseg-vit', 'dinov2'], default='mmdet',
                         help="mmdet: the backbone's names (ResNet: mmdet / mmseg / "
-                        "torchvision); mmseg-vit: a ViT in mmseg's VisionTransformer names")
+                        "torchvision); mmseg-vit: a ViT in mmseg's VisionTransformer names; "
+                        "dinov2: a ViT in the official DINOv2 layout")
     args = parser.parse_args(argv)
     try:
         written = export_checkpoint(args.checkpoint, args.out, args.branch, args.detectron2,

@@ -7,6 +7,9 @@ Formats:
   ``torchvision.models.resnet50().load_state_dict(..., strict=False)`` (only ``fc.*`` missing).
 - ``mmseg-vit``: a :class:`ViT` backbone in mmseg's ``VisionTransformer`` names, LayerScale
   folded into the projections (``vit_layouts.vit_to_mmseg``), for UPerNet and friends.
+- ``dinov2``: a :class:`ViT` backbone in the official DINOv2 layout
+  (``vit_layouts.vit_to_dinov2``): a NeCo-post-trained ViT goes back to every tool that
+  reads DINOv2's release files.
 - ``detectron2``: a pickle ``{'model': {name: ndarray}, '__author__': ..., 'matching_heuristics':
   True}`` with detectron2's ResNet names (``stem.conv1.norm.weight``, ``res2.0.conv1.weight``,
   ``res2.0.shortcut.norm.running_var``, ...).
@@ -21,12 +24,13 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
-from dense_ssl_mm.models.backbones.vit_layouts import vit_to_mmseg
+from dense_ssl_mm.models.backbones.vit_layouts import vit_to_dinov2, vit_to_mmseg
 from dense_ssl_mm.utils.checkpoint import atomic_write_files, load_local_checkpoint
 from dense_ssl_mm.utils.finite import non_finite_names
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
-LAYOUTS = ('mmdet', 'mmseg-vit')
+LAYOUTS = ('mmdet', 'mmseg-vit', 'dinov2')
+VIT_LAYOUTS = {'mmseg-vit': vit_to_mmseg, 'dinov2': vit_to_dinov2}
 
 
 def extract_module(state_dict: Dict[str, Tensor], module: str,
@@ -121,7 +125,8 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
         detectron2: Optional output ``.pkl`` with detectron2's names.
         neck: Optional output ``.pth`` of the neck's FPN (VADeR's decoder, for mmdet's FPN).
         layout: ``'mmdet'`` (the backbone's own names: ResNet for mmdet / mmseg /
-            torchvision) or ``'mmseg-vit'`` (a ViT for mmseg's ``VisionTransformer``).
+            torchvision), ``'mmseg-vit'`` (a ViT for mmseg's ``VisionTransformer``) or
+            ``'dinov2'`` (a ViT in the official DINOv2 layout).
 
     Returns:
         ``{path: number of tensors written}``.
@@ -135,11 +140,11 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
                          f"{layout!r} exports a ViT alone")
     state = load_model_state(checkpoint)
     parts = {out: extract_module(state, 'backbone', branch)}
-    if layout == 'mmseg-vit':
+    if layout in VIT_LAYOUTS:
         if 'patch_embed.proj.weight' not in parts[out]:
-            raise ValueError(f"layout 'mmseg-vit' exports a ViT backbone; {checkpoint!r} has "
+            raise ValueError(f'layout {layout!r} exports a ViT backbone; {checkpoint!r} has '
                              f'another one (e.g. {next(iter(parts[out]))})')
-        parts[out] = OrderedDict(vit_to_mmseg(parts[out]))
+        parts[out] = OrderedDict(VIT_LAYOUTS[layout](parts[out]))
     if neck:  # VADeR's decoder holds an mmdet FPN as `neck.fpn`: it loads into mmdet's FPN.
         parts[neck] = extract_module(state, 'neck.fpn', branch)
     for path, tensors in parts.items():
@@ -160,3 +165,32 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
         blobs[detectron2], counts[detectron2] = pickle.dumps(blob), len(model)
     atomic_write_files(blobs)
     return {path: counts[path] for path in blobs}
+
+
+def write_random_dinov2(out: str, arch: str = 'small', patch_size: int = 14,
+                        reg_tokens: int = 0, seed: int = 0,
+                        layer_scale: float = 1.0) -> Dict[str, int]:
+    """Write a ViT with random weights in the official DINOv2 layout, as the release files
+    (``dinov2_vits14_pretrain.pth`` and friends: 518 px positions, LayerScale) are laid out.
+
+    Nothing can be downloaded in tests and demos: this file stands in for a release file so
+    that the whole path (DINOv2 file -> ``init_cfg`` -> NeCo -> export) runs. Its tokens are
+    meaningless; the real file goes in its place unchanged.
+
+    Args:
+        out: Output ``.pth``.
+        arch: ``'tiny'``, ``'small'``, ``'base'`` or ``'large'``.
+        patch_size: 14 as DINOv2.
+        reg_tokens: 0, or 4 as DINOv2 with registers.
+        seed: Seed of the random weights.
+        layer_scale: Value of every LayerScale gamma (1.0: the blocks act fully).
+    """
+    from dense_ssl_mm.models.backbones.vit import ViT  # a model, built only here
+    torch.manual_seed(seed)
+    model = ViT(arch=arch, patch_size=patch_size, img_size=518, reg_tokens=reg_tokens,
+                layer_scale=layer_scale)
+    state = vit_to_dinov2({k: v.detach().clone() for k, v in model.state_dict().items()})
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_files({out: buffer.getvalue()})
+    return {out: len(state)}

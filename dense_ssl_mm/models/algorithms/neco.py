@@ -14,6 +14,7 @@ from dense_ssl_mm.utils.validation import check_number
 from ..utils.queue import ReferenceQueue
 from ..utils.region_align import align_shared_regions
 from .momentum import MomentumAlgorithm
+from .seeded_sampling import SeededSampling
 
 
 def neco_pairs(num_views: int, num_global: int) -> Tuple[Tuple[int, int], ...]:
@@ -23,7 +24,7 @@ def neco_pairs(num_views: int, num_global: int) -> Tuple[Tuple[int, int], ...]:
 
 
 @MODELS.register_module()
-class NeCo(MomentumAlgorithm):
+class NeCo(SeededSampling, MomentumAlgorithm):
     """Student ``backbone -> neck`` (a ViT and a per-patch MLP head, output L2-normalised)
     and its EMA teacher ``target_backbone -> target_neck``.
 
@@ -47,6 +48,10 @@ class NeCo(MomentumAlgorithm):
     (and keeps drop path out of the teacher as here). Its EMA follows
     :class:`MomentumEncoderHook` (NeCo: 0.9995 -> 1, cosine per step).
 
+    Every random draw of a step (the patches pushed, the references, the student's drop
+    path) comes from the step's seeded generator (:class:`SeededSampling`), so a resumed
+    run repeats the uninterrupted one exactly.
+
     The dense output (:meth:`extract_dense`, what evaluation and export use) is the backbone's
     last patch-token map: NeCo's product is the ViT, the head is discarded.
 
@@ -60,6 +65,7 @@ class NeCo(MomentumAlgorithm):
         queue_size: Entries of each reference queue (8192).
         queue_per_image: Teacher patches pushed per image and global view per step (10).
         sampling_ratio: RoIAlign sample points per bin side (-1: adaptive, as NeCo).
+        sampling_seed: Seed of the per-step draws.
     """
 
     dense_modules = ('backbone', )
@@ -68,7 +74,7 @@ class NeCo(MomentumAlgorithm):
                  loss: dict = dict(type='NeighbourSortingLoss'), num_global: int = 2,
                  roi_size: int = 7, num_references: Optional[int] = None,
                  queue_size: int = 8192, queue_per_image: int = 10, sampling_ratio: int = -1,
-                 data_preprocessor: Optional[dict] = None,
+                 sampling_seed: int = 0, data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg)
         owner = 'NeCo'
@@ -81,6 +87,7 @@ class NeCo(MomentumAlgorithm):
         self.sampling_ratio = check_number(owner, 'sampling_ratio', sampling_ratio, -1,
                                            integer=True)
         self.loss_module = MODELS.build(loss)
+        self.init_sampling(sampling_seed)
         convs = [m for m in self.neck.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
         if not convs:
             raise ValueError(f'NeCo: the neck {type(self.neck).__name__} has no convolution or '
@@ -99,21 +106,30 @@ class NeCo(MomentumAlgorithm):
         return F.normalize(neck(backbone(images)), dim=1)
 
     @torch.no_grad()
-    def push_references(self, teacher: Tensor) -> None:
+    def push_references(self, teacher: Tensor,
+                        generator: Optional[torch.Generator] = None) -> None:
         """Push ``queue_per_image`` x N random patches of each global view's teacher map.
 
         Args:
             teacher: ``(G, N, D, h, w)`` teacher embeddings of the global views.
+            generator: Source of the random picks.
         """
         g, n, d = teacher.shape[:3]
         tokens = teacher.flatten(3).transpose(2, 3).reshape(g, -1, d)  # [G, N*h*w, D]
         count = min(n * self.queue_per_image, tokens.shape[1], self.reference_queue.size)
-        pick = torch.rand(g, tokens.shape[1], device=tokens.device).argsort(1)[:, :count]
+        pick = torch.rand(g, tokens.shape[1], device=tokens.device,
+                          generator=generator).argsort(1)[:, :count]
         self.reference_queue.enqueue(tokens.gather(1, pick[..., None].expand(g, count, d)))
 
     def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:
         """``inputs``: the global views (first size group) and the local ones; their boxes
         and flips in ``data_samples``."""
+        generator = self.sampling_generator(data_samples.boxes.device)
+        with self.global_rng_from(generator):
+            return self._loss(inputs, data_samples, generator)
+
+    def _loss(self, inputs: Views, data_samples: ViewData,
+              generator: torch.Generator) -> Dict[str, Tensor]:
         groups = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         sizes = view_groups(inputs)
         boxes, flips = data_samples.boxes, data_samples.flips  # [V, N, 4], [V, N]
@@ -138,7 +154,7 @@ class NeCo(MomentumAlgorithm):
         with torch.no_grad():
             teacher = self.embed(self.target_backbone, self.target_neck,
                                  groups[0][:g].flatten(0, 1))  # [G*N, D, h, w]
-            self.push_references(teacher.unflatten(0, (g, n)))
+            self.push_references(teacher.unflatten(0, (g, n)), generator)
             teacher = align_shared_regions(
                 teacher, boxes[:g].flatten(0, 1), flips[:g].flatten(),
                 boxes.transpose(0, 1).repeat(g, 1, 1), k, self.sampling_ratio)
@@ -150,7 +166,7 @@ class NeCo(MomentumAlgorithm):
         def cells(x: Tensor) -> Tensor:  # [P, N, D, k, k] -> [P * N, k * k, D]
             return x.flatten(3).transpose(2, 3).reshape(-1, k * k, d)
 
-        references = self.reference_queue.sample(gi, n * self.num_references)
+        references = self.reference_queue.sample(gi, n * self.num_references, generator)
         references = references.reshape(-1, self.num_references, d)  # [P * N, R, D]
         loss = self.loss_module(cells(student[vi, :, gi]), cells(teacher[gi, :, vi]),
                                 references)

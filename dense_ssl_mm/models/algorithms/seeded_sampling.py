@@ -1,5 +1,6 @@
 """Random draws of a training step that a resumed run repeats exactly: a component."""
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 import torch
 from mmengine.dist import get_rank
@@ -39,6 +40,22 @@ class SeededSampling:
         generator = torch.Generator(device=device)
         generator.manual_seed(self.sampling_seed + 1_000_003 * step + 7919 * get_rank())
         return generator
+
+    @staticmethod
+    @contextmanager
+    def global_rng_from(generator: torch.Generator) -> Iterator[None]:
+        """Run a block with the global RNG (CPU, and the generator's CUDA device) seeded
+        from ``generator``'s seed, and give the previous state back afterwards: randomness
+        drawn from the global RNG inside (stochastic depth) then repeats on resume too."""
+        device = generator.device
+        devices = [device] if device.type == 'cuda' else []
+        with torch.random.fork_rng(devices=devices):
+            seed = generator.initial_seed()
+            torch.default_generator.manual_seed(seed)
+            if devices:
+                with torch.cuda.device(device):
+                    torch.cuda.manual_seed(seed)
+            yield
 
     def restart_sampling(self) -> None:
         """Count steps from 0 again (a fresh run from ``load_from`` weights)."""

@@ -10,6 +10,7 @@ follow the class token; only patches carry a position).
 """
 from typing import Dict
 
+import torch
 from torch import Tensor
 
 
@@ -33,6 +34,22 @@ def dinov2_to_vit(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
         pos = out['pos_embed']
         out['cls_token'] = out['cls_token'] + pos[:, :1]
         out['pos_embed'] = pos[:, 1:]
+    return out
+
+
+def vit_to_dinov2(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """:class:`ViT` weights in the official DINOv2 layout (the inverse of
+    :func:`dinov2_to_vit`): loadable by DINOv2's ``vit_small(...)`` models and by every tool
+    that reads the release files. The training-only ``mask_token`` is written as zeros; in a
+    register model the class token's position is split back out of ``cls_token`` (the
+    official class position is taken as 0, which gives the same sum)."""
+    out = dict(state)
+    dim = out['cls_token'].shape[-1]
+    out['mask_token'] = out['cls_token'].new_zeros(1, dim)
+    if 'reg_token' in out:
+        out['register_tokens'] = out.pop('reg_token')
+        pos = out['pos_embed']
+        out['pos_embed'] = torch.cat((pos.new_zeros(1, 1, dim), pos), 1)
     return out
 
 
