@@ -17,6 +17,7 @@ train_dataloader = dict(batch_size=64, dataset=dict(pipeline={{_base_.train_pipe
 max_epochs = 25
 optim_wrapper = dict(
     type='OptimWrapper',  # fp32 as the reference; bf16: type='AmpOptimWrapper', dtype='bfloat16'
+    constructor='FlatDecayOptimWrapperConstructor',  # 1-D: no decay, also in the backbone
     optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.04),
     paramwise_cfg=dict(flat_decay_mult=0.0,  # biases, norms, layer scales: no decay
                        custom_keys={'backbone': dict(lr_mult=0.1)}))  # 1e-5 for the ViT

@@ -48,6 +48,7 @@ train_dataloader = dict(
 max_iters = 150
 optim_wrapper = dict(
     type='OptimWrapper',
+    constructor='FlatDecayOptimWrapperConstructor',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.04),
     paramwise_cfg=dict(flat_decay_mult=0.0, custom_keys={'backbone': dict(lr_mult=0.1)}))
 param_scheduler = [

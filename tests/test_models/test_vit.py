@@ -135,3 +135,49 @@ def test_pixpro_on_vit_s16_has_14x14_cells_and_exact_positives():
     assert torch.equal(mask, loop) and int(mask.sum()) > 0
     assert torch.equal(mask, positive_mask(boxes[0], flips[0], (14, 14), boxes[1], flips[1],
                                            (14, 14), 0.7))
+
+
+@pytest.mark.parametrize('reg', [0, 4])
+def test_the_written_dinov2_file_is_laid_out_as_the_release_and_round_trips(reg, tmp_path):
+    """``write_random_dinov2`` (the demo's stand-in for a release file) has exactly the keys
+    and shapes of timm's DINOv2 ViT-S/14 in the official layout; loading it back gives the
+    writer's tokens; ViT -> DINOv2 -> ViT is the identity."""
+    from dense_ssl_mm.apis.export import write_random_dinov2
+    from dense_ssl_mm.models.backbones.vit_layouts import dinov2_to_vit, vit_to_dinov2
+    path = str(tmp_path / 'dinov2.pth')
+    write_random_dinov2(path, 'small', 14, reg, seed=3)
+    written = torch.load(path)
+    release = official_layout(random_timm(reg), reg)
+    assert {k: tuple(v.shape) for k, v in written.items()} == \
+        {k: tuple(v.shape) for k, v in release.items()}
+    torch.manual_seed(3)
+    source = ViT(arch='small', patch_size=14, img_size=518, reg_tokens=reg,
+                 layer_scale=1.0).eval()
+    x = torch.randn(2, 3, 98, 126)
+    with torch.no_grad():
+        assert (ours(reg, path, 'timm')(x)[-1] - source(x)[-1]).abs().max() < 1e-5
+    state = source.state_dict()
+    back = dinov2_to_vit(vit_to_dinov2(state))
+    assert back.keys() == state.keys() and all(torch.equal(back[k], state[k]) for k in state)
+
+
+def test_a_neco_checkpoint_exports_to_the_dinov2_layout(tmp_path):
+    """``export_backbone --layout dinov2``: the online ViT of a pretraining checkpoint in the
+    official layout, loading strictly with the same features."""
+    from dense_ssl_mm.apis.export import export_checkpoint
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type='NeCo', backbone=dict(type='ViT', arch='small', patch_size=14, img_size=518,
+                                   layer_scale=1e-5, reg_tokens=4),
+        neck=dict(type='ConvMLPNeck', in_channels=384, hid_channels=32, out_channels=16,
+                  num_layers=2, norm_cfg=None), queue_size=8))
+    with torch.no_grad():
+        for p in model.backbone.parameters():
+            p.add_(torch.randn_like(p) * 0.05)  # not timm's initialisation any more
+    torch.save({'state_dict': model.state_dict()}, tmp_path / 'iter_1.pth')
+    out = str(tmp_path / 'vits14_reg4_dinov2.pth')
+    export_checkpoint(str(tmp_path / 'iter_1.pth'), out, layout='dinov2')
+    assert {'mask_token', 'register_tokens'} <= set(torch.load(out))
+    x = torch.randn(1, 3, 70, 84)
+    with torch.no_grad():
+        assert (ours(4, out, 'timm')(x)[-1] - model.backbone.eval()(x)[-1]).abs().max() < 1e-5

@@ -146,3 +146,70 @@ def test_detcon_recipes():
     assert load.get('scale', 1000) == 1000 and load.get('min_size', 1000) == 1000
     s = Config.fromfile(osp.join(REPO, 'configs', 'detcons_r50_in1k_1000e.py'))
     assert s.model.type == 'DetConS' and 'predictor' not in s.model and s.custom_hooks == []
+
+
+def test_neco_recipes():
+    """The constants of ../shared/docs/algorithms.md (NeCo), and what the optimizer and the
+    schedules built from the recipe do: per-group lr and decay, the weight-decay cosine."""
+    import math
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.optim.scheduler import CosineAnnealingParamScheduler
+    s = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14_dinov2_coco.py'))
+    m = s.model
+    assert m.type == 'NeCo' and m.backbone.patch_size == 14 and m.backbone.arch == 'small'
+    assert m.backbone.drop_path_rate == 0.1 and m.backbone.pos_interpolation == 'dinov2'
+    assert (m.neck.in_channels, m.neck.hid_channels, m.neck.out_channels, m.neck.num_layers,
+            m.neck.act_cfg.type, m.neck.norm_cfg) == (384, 2048, 256, 3, 'GELU', None)
+    assert (m.roi_size, m.queue_size, m.queue_per_image, m.num_global) == (7, 8192, 10, 2)
+    assert m.loss.student_steepness == m.loss.teacher_steepness == 100.0
+    hook, = s.custom_hooks
+    assert (hook.base_target_momentum, hook.end_target_momentum, hook.schedule) == \
+        (0.9995, 1.0, 'cosine')
+    views = s.train_dataloader.dataset.pipeline[1]
+    crops = [v[0] for v in views.view_pipelines]
+    assert [c.size for c in crops] == [224] * 2 + [98] * 4
+    assert [tuple(c.scale) for c in crops] == [(0.25, 1.0)] * 2 + [(0.05, 0.25)] * 4
+    assert not any(t.type == 'RandomFlip' for v in views.view_pipelines for t in v)
+    jitter = views.view_pipelines[0][1]
+    assert (jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue, jitter.prob) == \
+        (0.8, 0.8, 0.8, 0.2, 0.8)
+    assert [t.prob for t in views.view_pipelines[3][2:]] == [0.2, 0.5]  # grayscale, blur
+    assert views.overlap_anchors == 2 and list(views.min_overlap_fraction) == \
+        [0.0, 0.02, 0.01, 0.01, 0.01, 0.01]
+    assert s.train_dataloader.batch_size == 64 and s.train_cfg.max_epochs == 25
+    opt = s.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.weight_decay) == ('AdamW', 1e-4, 0.04)
+    lr_sched, wd_sched = s.param_scheduler
+    assert lr_sched.eta_min == 0.0 and lr_sched.T_max == 25 and lr_sched.begin == 0
+    # what the optimizer built from the recipe holds, on a small NeCo with the same names
+    init_default_scope('dense_ssl_mm')
+    from dense_ssl_mm.registry import MODELS
+    model = MODELS.build(dict(m, backbone=dict(m.backbone, arch='tiny', init_cfg=None),
+                              neck=dict(m.neck, in_channels=192, hid_channels=32,
+                                        out_channels=16), queue_size=8))
+    wrapper = build_optim_wrapper(model, s.optim_wrapper)
+    names = {id(p): n for n, p in model.named_parameters()}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            name = names[id(p)]
+            assert group['lr'] == pytest.approx(1e-5 if name.startswith('backbone.') else 1e-4)
+            assert group['weight_decay'] == (0.0 if p.ndim == 1 else 0.04), name
+    steps = 40
+    sched = CosineAnnealingParamScheduler(
+        wrapper, param_name='weight_decay', T_max=steps, eta_min_ratio=wd_sched.eta_min_ratio,
+        by_epoch=False)
+    groups = wrapper.optimizer.param_groups
+    decayed = [g for g in groups if g['weight_decay'] > 0]
+    exempt = [g for g in groups if g['weight_decay'] == 0]
+    assert len(decayed) + len(exempt) == len(groups) and exempt
+    for step in range(1, steps + 1):
+        sched.step()
+        want = 0.5 + 0.5 * (0.04 - 0.5) * (1 + math.cos(math.pi * step / steps))
+        assert decayed[0]['weight_decay'] == pytest.approx(want, rel=1e-9), step
+        assert all(g['weight_decay'] == 0.0 for g in exempt)
+    b = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-b14_dinov2_coco.py'))
+    assert b.train_dataloader.batch_size == 16 and b.model.neck.in_channels == 768
+    assert b.optim_wrapper.optimizer.lr * \
+        b.optim_wrapper.paramwise_cfg.custom_keys['backbone'].lr_mult == pytest.approx(5e-6)
+    r = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14-reg4_dinov2_coco.py'))
+    assert r.model.backbone.reg_tokens == 4

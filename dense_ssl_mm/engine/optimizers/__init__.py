@@ -1,3 +1,4 @@
+from .flat_decay_constructor import FlatDecayOptimWrapperConstructor
 from .lars import LARS
 
-__all__ = ['LARS']
+__all__ = ['FlatDecayOptimWrapperConstructor', 'LARS']
