@@ -160,3 +160,40 @@ def test_vit_mask_rcnn_fine_tunes_on_the_tiny_coco_set(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     log = proc.stdout + proc.stderr
     assert 'coco/bbox_mAP' in log and 'loaded' in log and ckpt in log
+
+
+@pytest.mark.parametrize('config', ['upernet_vit-s14_dinov2_ln_mln_160k_ade20k-512x512.py',
+                                    'upernet_vit-s14_dinov2_ln_mln_20k_voc12aug-512x512.py'])
+def test_a_neco_vit_from_a_dinov2_file_reaches_upernet_unchanged(tmp_path, config):
+    """DINOv2-layout file -> NeCo's student (LayerScale, 14 px patches) -> export
+    ``mmseg-vit`` -> the S/14 UPerNet configs (ADE20K, VOC): strict load, the same tokens at
+    the native 518 px grid, the configured classes."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+
+    from dense_ssl_mm.apis.export import write_random_dinov2
+
+    from ..conftest import REPO
+    write_random_dinov2(str(tmp_path / 'dinov2.pth'), 'small', 14, 0, seed=5)
+    neco = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14_dinov2_coco.py')).model
+    neco.backbone.init_cfg.checkpoint = str(tmp_path / 'dinov2.pth')
+    neco.update(queue_size=8, neck=dict(neco.neck, hid_channels=16, out_channels=8))
+    model = MODELS.build(neco)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'neco.pth')
+    export_checkpoint(str(tmp_path / 'neco.pth'), str(tmp_path / 'vit.pth'), layout='mmseg-vit')
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'benchmarks', 'mmseg', config))
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'vit.pth')
+    init_default_scope('mmseg')
+    seg = SEG_MODELS.build(cfg.model)
+    seg.init_weights()
+    seg.eval()
+    x = torch.randn(1, 3, 518, 518)
+    with torch.no_grad():
+        theirs = seg.backbone(x)
+        ours = model.backbone.eval()(x)
+    assert (theirs[3] - ours[3]).abs().max() < 1e-4
+    assert seg.decode_head.num_classes == (21 if 'voc' in config else 150)
