@@ -350,3 +350,19 @@ def test_device_views_refuse_the_multi_anchor_rule():
     cfg = Config.fromfile(f'{REPO}/configs/neco_vit-s14_dinov2_coco.py')
     with pytest.raises(ValueError, match='min_overlap_fraction=.*keep the views on the CPU'):
         to_device_views(cfg)
+
+
+def test_recomputing_the_sorting_network_changes_nothing():
+    gen = torch.Generator().manual_seed(3)
+    student = torch.randn(3, 7, 8, generator=gen, dtype=torch.float64, requires_grad=True)
+    teacher, refs = torch.randn(3, 7, 8, generator=gen), torch.randn(3, 9, 8, generator=gen)
+    grads, values = [], []
+    for recompute in (False, True):
+        student.grad = None
+        loss = neighbour_sorting_loss(student, teacher.double(), refs.double(),
+                                      recompute=recompute)
+        loss.backward()
+        values.append(float(loss.detach()))
+        grads.append(student.grad.clone())
+    assert values[0] == values[1] and torch.equal(grads[0], grads[1])
+    assert grads[0].abs().sum() > 0

@@ -1,5 +1,6 @@
 """An optimizer constructor whose decay rule for 1-D parameters survives ``custom_keys``."""
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
 
 from dense_ssl_mm.registry import OPTIM_WRAPPER_CONSTRUCTORS
@@ -27,12 +28,17 @@ class FlatDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             return wrapper
         keys = self.paramwise_cfg.get('custom_keys', {})
         names = {id(p): n for n, p in model.named_parameters()}
+        changed = 0
         for group in wrapper.optimizer.param_groups:
             params = group['params']
             if len(params) == 1 and (params[0].ndim == 1 or
                                      names.get(id(params[0]), '').endswith('.bias')):
-                group['weight_decay'] = self.base_wd * flat * _decay_mult(
-                    names.get(id(params[0]), ''), keys)
+                decay = self.base_wd * flat * _decay_mult(names.get(id(params[0]), ''), keys)
+                changed += group['weight_decay'] != decay
+                group['weight_decay'] = decay
+        print_log(f'FlatDecayOptimWrapperConstructor: weight decay x {flat} on every 1-D '
+                  f'parameter ({changed} that the lines above list with another value '
+                  'corrected)', logger='current')
         return wrapper
 
 
