@@ -33,16 +33,25 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
-from .benchmark import build_for_benchmark, folder_loader, synthetic_data, time_train_steps
+from .benchmark import (build_for_benchmark, folder_loader, synthetic_batch, synthetic_data,
+                        time_train_steps)
 from .memory import estimate_step_memory
 from .speed import apply_speed_config
 
 GiB = 2**30
-SHARES = dict(environment=0.02, step=0.42, end_to_end=0.18, official=0.12, eval_dense=0.12,
-              nan_guard=0.04, ddp=0.10)
+SHARES = dict(environment=0.02, step=0.34, vit=0.08, end_to_end=0.18, official=0.12,
+              eval_dense=0.12, nan_guard=0.04, ddp=0.10)
 METHODS = [('PixPro R50', 'configs/pixpro_r50_coco.py', 128),
            ('DenseCL R50', 'configs/densecl_r50_coco.py', 32),
            ('VADeR R50-FPN', 'configs/vader_r50_fpn_coco.py', 32)]
+#: ViT rows: (name, config, per-GPU batch, backbone overrides); NeCo's backbone starts from
+#: timm's initialisation here (no DINOv2 file on the machine).
+VIT_METHODS = [('PixPro ViT-S/16', 'configs/pixpro_vit-s16_coco.py', 64, {}),
+               ('NeCo ViT-S/14', 'configs/neco_vit-s14_dinov2_coco.py', 64, dict(init_cfg=None)),
+               ('NeCo ViT-B/14', 'configs/neco_vit-b14_dinov2_coco.py', 16, dict(init_cfg=None))]
+VIT_VARIANTS = [('fp32, fused attention', {}, True, True),
+                ('bf16, fused attention', dict(bf16=True), False, True),
+                ('bf16, explicit attention', dict(bf16=True), False, False)]
 #: (name, speed switches, fp32): ``fp32`` forces plain fp32 (``OptimWrapper``); otherwise
 #: the config's own optimizer wrapper (the R50 configs: fp16 ``AmpOptimWrapper``) or bf16.
 VARIANTS = [('fp32', {}, True),
@@ -160,6 +169,53 @@ def step_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
         if device.type == 'cuda':
             torch.cuda.empty_cache()
     return rows
+
+
+def vit_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
+              log: Callable[[str], None]) -> List[dict]:
+    """ViT steps at the configs' view sizes: PixPro ViT-S/16, NeCo ViT-S/14 and B/14 (2 x 224
+    + 4 x 98 px), fp32 / bf16, fused (scaled-dot-product) against explicit attention."""
+    rows = []
+    variants = VIT_VARIANTS[:1] if dry_run else VIT_VARIANTS
+    for (variant, speed, fp32, fused), (method, path, batch, backbone) in \
+            itertools.product(variants, VIT_METHODS):
+        batch = 2 if dry_run else batch
+        row = dict(method=method, variant=variant, batch=batch)
+        rows.append(row)
+        if budget.stage_left() <= 0:
+            row['status'] = 'skipped: stage budget spent'
+            continue
+        try:
+            cfg = _config(root, path, speed, fp32 or dry_run)
+            cfg.model.backbone.update(backbone, fused_attn=fused)
+            if dry_run:
+                cfg.model.backbone.arch = 'tiny'
+                cfg.model.neck.update(in_channels=192, hid_channels=64)
+            data = synthetic_batch(cfg, batch)  # the configs' sizes (multiples of the patch)
+            row['views'] = ' + '.join(f'{g.shape[0]} x {g.shape[-1]} px'
+                                      for g in _groups(data))
+            torch.manual_seed(0)
+            if device.type == 'cuda':
+                torch.cuda.reset_peak_memory_stats(device)
+            model, optim_wrapper = build_for_benchmark(cfg, device)
+            result = time_train_steps(model, optim_wrapper, itertools.repeat(data),
+                                      1 if dry_run else 8, 0 if dry_run else 3, device)
+            row.update(status='ok', step_s=result['step_s'],
+                       img_s=result['images'] / result['step_s'], loss=result['loss'],
+                       peak_allocated_gib=_peak_allocated(device))
+            del model, optim_wrapper
+        except Exception as err:  # noqa: BLE001 - a failed row is reported, the run goes on
+            row['status'] = f'failed: {type(err).__name__}: {str(err)[:300]}'
+        log(f'vit {method} {variant}: {row["status"]}')
+        if device.type == 'cuda':
+            torch.cuda.empty_cache()
+    return rows
+
+
+def _groups(data: dict) -> list:
+    """The size groups of a synthetic batch's first image: ``[(V_g, 3, H, W), ...]``."""
+    first = data['inputs'][0]
+    return list(first) if isinstance(first, (list, tuple)) else [first]
 
 
 def write_jpegs(folder: str, count: int, height: int, width: int, seed: int = 0) -> str:
@@ -433,6 +489,7 @@ def run_acceptance(root: str, out_dir: str, budget_s: float = 480.0, dry_run: bo
 
     stage('environment', lambda: [environment(device)])
     steps = stage('step', lambda: step_stage(root, device, dry_run, budget, log))
+    stage('vit', lambda: vit_stage(root, device, dry_run, budget, log))
     stage('end_to_end', lambda: end_to_end_stage(root, device, dry_run, budget, out_dir, log))
     stage('official', lambda: official_stage(root, device, dry_run, budget, official_dir, log))
     stage('eval_dense', lambda: eval_dense_stage(root, device, dry_run, budget, out_dir, log))

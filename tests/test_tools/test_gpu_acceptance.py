@@ -22,10 +22,11 @@ def test_budget_shares_carry_over_and_run_out():
     budget = Budget(100.0, clock)
     assert budget.begin('environment') == pytest.approx(100 * SHARES['environment'])
     assert budget.begin('step') == pytest.approx(100 * (SHARES['environment'] + SHARES['step']))
-    clock.now += 70  # the step stage overran its share (and the next stage's)
-    assert budget.begin('end_to_end') == 0.0 and budget.stage_left() < 0
+    clock.now += 70  # the step stage overran its share (and the next two stages')
+    assert budget.begin('vit') == 0.0 and budget.begin('end_to_end') == 0.0
+    assert budget.stage_left() < 0
     assert budget.begin('official') == pytest.approx(
-        100 * (SHARES['environment'] + SHARES['step'] + SHARES['end_to_end']
+        100 * (SHARES['environment'] + SHARES['step'] + SHARES['vit'] + SHARES['end_to_end']
                + SHARES['official']) - 70)
     clock.now += 100
     assert budget.begin('eval_dense') == 0.0 and budget.left() < 0
@@ -52,6 +53,10 @@ def test_dry_run_writes_every_stage_with_numbers(tmp_path):
     steps = stages['step']['rows']
     assert len(steps) == 6 and all(r['status'] == 'ok' for r in steps)
     assert all(r['img_s'] > 0 and r['estimate_gib'] > 0 for r in steps)
+    vit = stages['vit']['rows']
+    assert [r['method'] for r in vit] == ['PixPro ViT-S/16', 'NeCo ViT-S/14', 'NeCo ViT-B/14']
+    assert all(r['status'] == 'ok' and r['img_s'] > 0 for r in vit)
+    assert vit[1]['views'] == '2 x 224 px + 4 x 98 px'  # NeCo's global and local crops
     e2e = stages['end_to_end']['rows']
     assert [r['pipeline'] for r in e2e] == ['CPU views', 'device views']
     assert all(r['status'] == 'ok' and 0 <= r['data_wait'] < 1 for r in e2e)

@@ -49,4 +49,3 @@ def _decay_mult(name: str, custom_keys: dict) -> float:
         if key in name:
             return custom_keys[key].get('decay_mult', 1.0)
     return 1.0
-

@@ -12,5 +12,6 @@ from .vicregl import VICRegL
 
 __all__ = [
     'DenseAlgorithm', 'DenseCL', 'DetConB', 'DetConS', 'MoCoV2', 'MomentumAlgorithm',
-    'MomentumTarget', 'NeCo', 'PixContrast', 'PixPro', 'SeededSampling', 'VADeR', 'VICRegL', 'neco_pairs'
+    'MomentumTarget', 'NeCo', 'PixContrast', 'PixPro', 'SeededSampling', 'VADeR', 'VICRegL',
+    'neco_pairs'
 ]

@@ -1,6 +1,7 @@
 """Vision Transformers for the dense methods: timm's ``VisionTransformer`` (maintained,
-DINOv2 and register variants, any input size, fused scaled-dot-product attention), whose
-dense output is the map of patch tokens ``(N, C, H / p, W / p)``."""
+DINOv2 and register variants, any multiple of the patch size as input, fused
+scaled-dot-product attention), whose dense output is the map of patch tokens
+``(N, C, H / p, W / p)``."""
 import math
 from typing import Optional, Sequence, Tuple
 
@@ -28,7 +29,8 @@ class ViT(VisionTransformer):
     ``forward(images)`` returns one ``(N, C, H / p, W / p)`` map per ``out_indices`` block,
     each after the final LayerNorm (as DINOv2's ``get_intermediate_layers(norm=True)``), so
     the geometry code sees a grid of cells like any backbone's: ViT-S/16 at 224 px gives
-    14 x 14 cells of 16 px. Any input size works (positional embeddings resampled).
+    14 x 14 cells of 16 px. Any input whose sides are multiples of the patch size works
+    (positional embeddings resampled); another size is an error that names both numbers.
 
     The parameter names are timm's, which are also the official DINOv2 names except for
     three tensors (``vit_layouts.py``): ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``

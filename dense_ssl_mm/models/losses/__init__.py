@@ -8,9 +8,8 @@ from .vicreg import (VICRegGlobalLoss, VICRegLocalLoss, covariance_term, varianc
                      vicreg_terms)
 
 __all__ = [
-    'DetConLoss', 'NeighbourSortingLoss', 'PixContrastLoss', 'PixProConsistencyLoss', 'QueueInfoNCELoss',
-    'VICRegGlobalLoss', 'VICRegLocalLoss', 'covariance_term', 'detcon_one_way', 'neighbour_sorting_loss',
-    'pixcontrast_loss', 'pixpro_consistency_loss', 'queue_infonce_loss', 'similarity_permutations',
-    'variance_term',
-    'vicreg_terms'
+    'DetConLoss', 'NeighbourSortingLoss', 'PixContrastLoss', 'PixProConsistencyLoss',
+    'QueueInfoNCELoss', 'VICRegGlobalLoss', 'VICRegLocalLoss', 'covariance_term',
+    'detcon_one_way', 'neighbour_sorting_loss', 'pixcontrast_loss', 'pixpro_consistency_loss',
+    'queue_infonce_loss', 'similarity_permutations', 'variance_term', 'vicreg_terms'
 ]

@@ -10,8 +10,8 @@ from .strict_pretrained import StrictPretrainedInit, fit_report
 
 __all__ = [
     'FeatureQueue', 'ReferenceQueue', 'StrictPretrainedInit', 'align_shared_regions',
-    'batch_shuffle', 'batch_unshuffle', 'bin_diagonal',
-    'cell_centers', 'cell_segments', 'fit_report', 'normalized_center_distance',
-    'pool_segments', 'positive_mask', 'project_points', 'reference_boxes',
-    'sample_matched_pairs', 'sample_segments', 'shared_region_boxes', 'bitonic_layers', 'soft_sort'
+    'batch_shuffle', 'batch_unshuffle', 'bin_diagonal', 'bitonic_layers', 'cell_centers',
+    'cell_segments', 'fit_report', 'normalized_center_distance', 'pool_segments',
+    'positive_mask', 'project_points', 'reference_boxes', 'sample_matched_pairs',
+    'sample_segments', 'shared_region_boxes', 'soft_sort'
 ]

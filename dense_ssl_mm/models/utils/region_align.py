@@ -38,4 +38,3 @@ def align_shared_regions(maps: Tensor, boxes: Tensor, flips: Tensor, others: Ten
     pooled = pooled.view(n, k, c, out_size, out_size)
     mirror = flips.view(n, 1, 1, 1, 1)
     return torch.where(mirror, pooled.flip(-1), pooled)
-
