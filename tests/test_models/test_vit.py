@@ -181,3 +181,34 @@ def test_a_neco_checkpoint_exports_to_the_dinov2_layout(tmp_path):
     x = torch.randn(1, 3, 70, 84)
     with torch.no_grad():
         assert (ours(4, out, 'timm')(x)[-1] - model.backbone.eval()(x)[-1]).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize('algorithm', ['PixPro', 'PixContrast', 'DenseCL', 'MoCoV2',
+                                       'VICRegL', 'DetConB'])
+def test_every_method_takes_the_vit_by_config(algorithm):
+    """The ResNet of each method's tiny config swapped for a ViT-Tiny/16 by config alone:
+    4 x 4 patch cells at 64 px, a finite loss whose gradient reaches the first block, none
+    reaching a target network."""
+    from .. import helpers
+    from .test_detcon import masked_batch
+    cfg = {'PixPro': lambda: helpers.tiny_model_cfg('PixPro'),
+           'PixContrast': lambda: helpers.tiny_model_cfg('PixContrast'),
+           'DenseCL': lambda: helpers.tiny_moco_cfg('DenseCL'),
+           'MoCoV2': lambda: helpers.tiny_moco_cfg('MoCoV2'),
+           'VICRegL': helpers.tiny_vicregl_cfg,
+           'DetConB': helpers.tiny_detconb_cfg}[algorithm]()
+    cfg['backbone'] = dict(type='ViT', arch='tiny', patch_size=16, img_size=64)
+    for key in ('neck', 'dense_neck', 'local_neck'):
+        if key in cfg:
+            cfg[key] = dict(cfg[key], in_channels=192)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    batch = masked_batch(n=4) if algorithm == 'DetConB' else fixed_batch(n=4, size=64)
+    losses = model(batch, mode='loss')
+    loss = sum(v for k, v in losses.items() if k.startswith('loss'))
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert model.backbone.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+    assert all(p.grad is None for n, p in model.named_parameters() if n.startswith('target_'))
+    assert model.backbone(batch['views'][0])[-1].shape[-2:] == (4, 4)
