@@ -197,3 +197,41 @@ def test_a_neco_vit_from_a_dinov2_file_reaches_upernet_unchanged(tmp_path, confi
         ours = model.backbone.eval()(x)
     assert (theirs[3] - ours[3]).abs().max() < 1e-4
     assert seg.decode_head.num_classes == (21 if 'voc' in config else 150)
+
+
+def test_a_neco_vit_loads_into_the_s14_vitdet_mask_rcnn(tmp_path):
+    """A NeCo checkpoint (student from a DINOv2-layout file) -> the ViT-S/14 ViTDet-style
+    Mask R-CNN: every ViT tensor equal, the same tokens, the /14 map on mmdet's strides 4-64
+    after padding to a multiple of 224."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from dense_ssl_mm.apis.export import write_random_dinov2
+
+    from ..conftest import REPO
+    from .test_transfer import BENCH, build_benchmark_model
+    write_random_dinov2(str(tmp_path / 'dinov2.pth'), 'small', 14, 0, seed=6)
+    neco = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14_dinov2_coco.py')).model
+    neco.backbone.init_cfg.checkpoint = str(tmp_path / 'dinov2.pth')
+    neco.update(queue_size=8, neck=dict(neco.neck, hid_channels=16, out_channels=8))
+    model = MODELS.build(neco)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'neco.pth')
+    detector = build_benchmark_model(
+        osp.join(BENCH, 'mmdet', 'mask-rcnn_vit-s14_dinov2_simplefpn_1x_coco.py'),
+        str(tmp_path / 'neco.pth'))
+    ours, theirs = model.backbone.state_dict(), detector.backbone.state_dict()
+    assert set(theirs) == set(ours)
+    assert all(torch.equal(theirs[k], v) for k, v in ours.items())
+    detector.eval()
+    batch = detector.data_preprocessor(dict(inputs=[torch.randint(0, 255, (3, 300, 500),
+                                                                  dtype=torch.uint8)]))
+    x = batch['inputs']
+    assert tuple(x.shape[-2:]) == (448, 672)  # padded to multiples of 224
+    with torch.no_grad():
+        tokens = detector.backbone(x)
+        assert torch.equal(tokens[-1], model.backbone.eval()(x)[-1])
+        levels = detector.neck(tokens)
+    assert [tuple(p.shape[-2:]) for p in levels] == [(112, 168), (56, 84), (28, 42), (14, 21),
+                                                     (7, 11)]

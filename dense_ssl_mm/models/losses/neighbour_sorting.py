@@ -1,6 +1,8 @@
 """NeCo's patch neighbour consistency (Pariza et al., ICLR 2025, "Near, far: Patch-ordering
 enhances vision foundation models' scene understanding"): the student must order reference
 patches by similarity as the teacher does, through differentiable sorting."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -12,33 +14,37 @@ from dense_ssl_mm.utils.validation import check_number
 from ..utils.sorting import soft_sort
 
 
-def similarity_permutations(cells: Tensor, references: Tensor, steepness: float,
-                            recompute: bool = False) -> Tensor:
+def cosine_similarities(cells: Tensor, references: Tensor) -> Tensor:
+    """``(B, L, D)``, ``(B, R, D)`` -> ``(B, L, R)`` cosine similarities, float32 or wider."""
+    dtype = torch.promote_types(cells.dtype, torch.float32)
+    return torch.einsum('bld,brd->blr', F.normalize(cells.to(dtype), dim=-1),
+                        F.normalize(references.to(dtype), dim=-1))
+
+
+def similarity_permutations(cells: Tensor, references: Tensor, steepness: float) -> Tensor:
     """Soft permutations that sort each cell's cosine similarities to the references.
 
     Args:
         cells: ``(B, L, D)`` aligned patch embeddings.
         references: ``(B, R, D)`` reference patches of the same image.
         steepness: Comparator steepness of the sorting network.
-        recompute: Keep only the similarities for the backward pass and run the network
-            again there (activation checkpointing): the network's ~2 log2(R)^2 / 2 layers
-            of ``(B L, R, R)`` intermediates are not held, for one more forward pass.
 
     Returns:
         ``(B, L, R, R)`` doubly stochastic matrices (:func:`soft_sort`), in float32 or wider.
     """
-    dtype = torch.promote_types(cells.dtype, torch.float32)
-    sim = torch.einsum('bld,brd->blr', F.normalize(cells.to(dtype), dim=-1),
-                       F.normalize(references.to(dtype), dim=-1))
-    if recompute and sim.requires_grad:
-        return checkpoint(lambda x: soft_sort(x, steepness)[1], sim, use_reentrant=False)
-    return soft_sort(sim, steepness)[1]
+    return soft_sort(cosine_similarities(cells, references), steepness)[1]
+
+
+def _summed_cross_entropy(sim: Tensor, q: Tensor, steepness: float) -> Tensor:
+    """``- sum Q log P`` with ``P`` the soft permutations of ``sim`` ``(..., R)``."""
+    p = soft_sort(sim, steepness)[1]
+    return -(q * torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))).sum()
 
 
 def neighbour_sorting_loss(student: Tensor, teacher: Tensor, references: Tensor,
                            student_steepness: float = 100.0,
                            teacher_steepness: float = 100.0,
-                           recompute: bool = False) -> Tensor:
+                           recompute_rows: Optional[int] = None) -> Tensor:
     """NeCo's loss, mean over images and cells.
 
     With ``s_i``, ``t_i`` the student's and teacher's embeddings of cell ``i`` of a shared
@@ -53,14 +59,18 @@ def neighbour_sorting_loss(student: Tensor, teacher: Tensor, references: Tensor,
     entry that underflows to 0 is read as the smallest positive float before the log (the
     official code takes the log unguarded; the values are equal wherever it is finite).
 
+    Memory: the student's network keeps two ``(B L, R, R)`` tensors per layer for its
+    backward pass (21 layers for R = 49: about 3.6 GiB at NeCo's batch 16, 14 GiB at 64).
+    ``recompute_rows=K`` sums the loss over chunks of K cells, each recomputed in the backward
+    pass (activation checkpointing), so one chunk's intermediates are alive at a time.
+
     Args:
         student: ``(B, L, D)`` student cell embeddings.
         teacher: ``(B, L, D)`` teacher cell embeddings of the same cells.
         references: ``(B, R, D)`` reference patches (NeCo: R = 49 from the teacher's queue).
         student_steepness: Steepness of the student's sorting network (100).
         teacher_steepness: Steepness of the teacher's (100).
-        recompute: Recompute the student's sorting network in the backward pass instead of
-            storing it (same values and gradients, much less memory).
+        recompute_rows: Cells per recomputed chunk, or None to keep everything.
     """
     if student.shape != teacher.shape:
         raise ValueError(f'student cells {tuple(student.shape)} and teacher cells '
@@ -68,12 +78,20 @@ def neighbour_sorting_loss(student: Tensor, teacher: Tensor, references: Tensor,
     if references.shape[0] != student.shape[0] or references.shape[2] != student.shape[2]:
         raise ValueError(f'references {tuple(references.shape)} do not fit cells '
                          f'{tuple(student.shape)}: expected (B, R, D) with the same B and D')
+    b, l, _ = student.shape
+    r = references.shape[1]
     with torch.autocast(student.device.type, enabled=False):
-        p = similarity_permutations(student, references, student_steepness, recompute)
+        sim = cosine_similarities(student, references).reshape(b * l, r)
         with torch.no_grad():
             q = similarity_permutations(teacher.detach(), references, teacher_steepness)
-        log_p = torch.log(p.clamp_min(torch.finfo(p.dtype).tiny))
-        return -(q * log_p).sum(-1).mean()
+            q = q.reshape(b * l, r, r)
+        if recompute_rows is None or not sim.requires_grad:
+            total = _summed_cross_entropy(sim, q, student_steepness)
+        else:
+            total = sum(checkpoint(_summed_cross_entropy, s, c, student_steepness,
+                                   use_reentrant=False)
+                        for s, c in zip(sim.split(recompute_rows), q.split(recompute_rows)))
+        return total / (b * l * r)
 
 
 @MODELS.register_module()
@@ -84,13 +102,12 @@ class NeighbourSortingLoss(nn.Module):
         student_steepness: Student's sorting steepness (NeCo: 100).
         teacher_steepness: Teacher's (NeCo: 100).
         loss_weight: Multiplier of the loss.
-        recompute: Activation checkpointing of the student's sorting network: same values
-            and gradients; measured on ViT-S/14 at batch 4 (CPU): 0.64 GiB less peak memory
-            (about 10 GiB at batch 64, as it scales with the batch), 10 % longer steps.
+        recompute_rows: Recompute the student's sorting network in the backward pass in
+            chunks of this many cells (:func:`neighbour_sorting_loss`), or None.
     """
 
     def __init__(self, student_steepness: float = 100.0, teacher_steepness: float = 100.0,
-                 loss_weight: float = 1.0, recompute: bool = False) -> None:
+                 loss_weight: float = 1.0, recompute_rows: Optional[int] = None) -> None:
         super().__init__()
         owner = 'NeighbourSortingLoss'
         self.student_steepness = check_number(owner, 'student_steepness', student_steepness,
@@ -98,10 +115,11 @@ class NeighbourSortingLoss(nn.Module):
         self.teacher_steepness = check_number(owner, 'teacher_steepness', teacher_steepness,
                                               0, low_open=True)
         self.loss_weight = check_number(owner, 'loss_weight', loss_weight, 0)
-        self.recompute = bool(recompute)
+        self.recompute_rows = None if recompute_rows is None else check_number(
+            owner, 'recompute_rows', recompute_rows, 1, integer=True)
 
     def forward(self, student: Tensor, teacher: Tensor, references: Tensor) -> Tensor:
         """``(B, L, D)``, ``(B, L, D)``, ``(B, R, D)`` -> scalar."""
         return self.loss_weight * neighbour_sorting_loss(
             student, teacher, references, self.student_steepness, self.teacher_steepness,
-            self.recompute)
+            self.recompute_rows)

@@ -1,5 +1,6 @@
 """ViTDet's simple feature pyramid (Li et al., ECCV 2022): a pyramid from the single
-stride-16 map of a plain ViT, for mmdet's detectors (mmdet 3.3.0's wheel has no ViTDet)."""
+stride-16 map of a plain ViT (or a stride-14 one resized to it), for mmdet's detectors
+(mmdet 3.3.0's wheel has no ViTDet)."""
 from typing import Sequence, Tuple
 
 import torch.nn as nn
@@ -31,16 +32,22 @@ class SimpleFeaturePyramid(BaseModule):
         scales: Scales of the levels relative to the input map (4, 2, 1, 0.5: strides 4-32).
         num_outs: Levels returned (5: P2-P6).
         in_index: Which backbone output to use.
+        in_stride: Input pixels per cell of the backbone's map: 16, or 14 for a DINOv2-style
+            ViT/14, whose map is first resized (bilinear) to the stride-16 grid, so the
+            levels keep mmdet's strides 4-64 (the image padded to a multiple of 224, the
+            least common multiple of 14 and 32, gives an exact grid).
     """
 
     def __init__(self, in_channels: int, out_channels: int = 256,
                  scales: Sequence[float] = (4.0, 2.0, 1.0, 0.5), num_outs: int = 5,
-                 in_index: int = -1, init_cfg=None) -> None:
+                 in_index: int = -1, in_stride: int = 16, init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_number('SimpleFeaturePyramid', 'in_channels', in_channels, 1, integer=True)
         if num_outs < len(scales):
             raise ValueError(f'SimpleFeaturePyramid: num_outs {num_outs} < {len(scales)} scales')
         self.in_index, self.num_outs = in_index, num_outs
+        self.in_stride = check_number('SimpleFeaturePyramid', 'in_stride', in_stride, 1,
+                                      integer=True)
         self.stages = nn.ModuleList()
         for scale in scales:
             if scale == 4.0:
@@ -64,6 +71,9 @@ class SimpleFeaturePyramid(BaseModule):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         x = inputs[self.in_index] if isinstance(inputs, (list, tuple)) else inputs
+        if self.in_stride != 16:  # to the stride-16 grid of the same image
+            size = [round(side * self.in_stride / 16) for side in x.shape[-2:]]
+            x = F.interpolate(x, size=size, mode='bilinear', align_corners=False)
         outs = [stage(x) for stage in self.stages]
         while len(outs) < self.num_outs:
             outs.append(F.max_pool2d(outs[-1], 1, stride=2))
