@@ -164,11 +164,20 @@ def step_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
                        estimate_error=None if peak is None else estimate['total'] / peak - 1)
             del model, optim_wrapper
         except Exception as err:  # noqa: BLE001 - a failed row is reported, the run goes on
-            row['status'] = f'failed: {type(err).__name__}: {str(err)[:300]}'
-        log(f'step {method} {variant}: {row["status"]}')
-        if device.type == 'cuda':
-            torch.cuda.empty_cache()
+            row['status'] = _failed(err)
+        _row_done(device, log, f'step {method} {variant}', row)
     return rows
+
+
+def _failed(err: Exception) -> str:
+    return f'failed: {type(err).__name__}: {str(err)[:300]}'
+
+
+def _row_done(device: torch.device, log: Callable[[str], None], name: str, row: dict) -> None:
+    """Log a timed row's status and give its device memory back."""
+    log(f'{name}: {row["status"]}')
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
 
 
 def vit_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
@@ -205,10 +214,8 @@ def vit_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
                        peak_allocated_gib=_peak_allocated(device))
             del model, optim_wrapper
         except Exception as err:  # noqa: BLE001 - a failed row is reported, the run goes on
-            row['status'] = f'failed: {type(err).__name__}: {str(err)[:300]}'
-        log(f'vit {method} {variant}: {row["status"]}')
-        if device.type == 'cuda':
-            torch.cuda.empty_cache()
+            row['status'] = _failed(err)
+        _row_done(device, log, f'vit {method} {variant}', row)
     return rows
 
 
@@ -260,7 +267,7 @@ def end_to_end_stage(root: str, device: torch.device, dry_run: bool, budget: Bud
                        data_wait=result['data_wait'])
             del model, optim_wrapper, loader
         except Exception as err:  # noqa: BLE001
-            row['status'] = f'failed: {type(err).__name__}: {str(err)[:300]}'
+            row['status'] = _failed(err)
         log(f'end to end {pipeline}: {row["status"]}')
     return rows
 
@@ -376,7 +383,7 @@ def official_stage(root: str, device: torch.device, dry_run: bool, budget: Budge
                      official_step_s=official_s, ours_step_s=ours_s,
                      speedup=official_s / ours_s, rounds=len(times['ours']))]
     except Exception as err:  # noqa: BLE001
-        return [dict(status=f'failed: {type(err).__name__}: {str(err)[:300]}')]
+        return [dict(status=_failed(err))]
 
 
 def _sync(device: torch.device) -> None:
@@ -404,7 +411,7 @@ def eval_dense_stage(root: str, device: torch.device, dry_run: bool, budget: Bud
                      seconds=seconds, pairs_per_s=count * per_image / seconds,
                      pck1_random_init=metrics.get('corr/pck@1'))]
     except Exception as err:  # noqa: BLE001
-        return [dict(status=f'failed: {type(err).__name__}: {str(err)[:300]}')]
+        return [dict(status=_failed(err))]
 
 
 def nan_guard_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,

@@ -162,6 +162,26 @@ def test_vit_mask_rcnn_fine_tunes_on_the_tiny_coco_set(tmp_path):
     assert 'coco/bbox_mAP' in log and 'loaded' in log and ckpt in log
 
 
+def neco_checkpoint(tmp_path, seed):
+    """The NeCo ViT-S/14 recipe's model (a small head) whose student starts from a random
+    DINOv2-layout file; its state saved as ``tmp_path/neco.pth``."""
+    import os.path as osp
+
+    from mmengine.config import Config
+
+    from dense_ssl_mm.apis.export import write_random_dinov2
+
+    from ..conftest import REPO
+    write_random_dinov2(str(tmp_path / 'dinov2.pth'), 'small', 14, 0, seed=seed)
+    neco = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14_dinov2_coco.py')).model
+    neco.backbone.init_cfg.checkpoint = str(tmp_path / 'dinov2.pth')
+    neco.update(queue_size=8, neck=dict(neco.neck, hid_channels=16, out_channels=8))
+    model = MODELS.build(neco)
+    model.init_weights()
+    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'neco.pth')
+    return model
+
+
 @pytest.mark.parametrize('config', ['upernet_vit-s14_dinov2_ln_mln_160k_ade20k-512x512.py',
                                     'upernet_vit-s14_dinov2_ln_mln_20k_voc12aug-512x512.py'])
 def test_a_neco_vit_from_a_dinov2_file_reaches_upernet_unchanged(tmp_path, config):
@@ -174,16 +194,8 @@ def test_a_neco_vit_from_a_dinov2_file_reaches_upernet_unchanged(tmp_path, confi
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS as SEG_MODELS
 
-    from dense_ssl_mm.apis.export import write_random_dinov2
-
     from ..conftest import REPO
-    write_random_dinov2(str(tmp_path / 'dinov2.pth'), 'small', 14, 0, seed=5)
-    neco = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14_dinov2_coco.py')).model
-    neco.backbone.init_cfg.checkpoint = str(tmp_path / 'dinov2.pth')
-    neco.update(queue_size=8, neck=dict(neco.neck, hid_channels=16, out_channels=8))
-    model = MODELS.build(neco)
-    model.init_weights()
-    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'neco.pth')
+    model = neco_checkpoint(tmp_path, seed=5)
     export_checkpoint(str(tmp_path / 'neco.pth'), str(tmp_path / 'vit.pth'), layout='mmseg-vit')
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'benchmarks', 'mmseg', config))
     cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'vit.pth')
@@ -205,19 +217,8 @@ def test_a_neco_vit_loads_into_the_s14_vitdet_mask_rcnn(tmp_path):
     after padding to a multiple of 224."""
     import os.path as osp
 
-    from mmengine.config import Config
-
-    from dense_ssl_mm.apis.export import write_random_dinov2
-
-    from ..conftest import REPO
     from .test_transfer import BENCH, build_benchmark_model
-    write_random_dinov2(str(tmp_path / 'dinov2.pth'), 'small', 14, 0, seed=6)
-    neco = Config.fromfile(osp.join(REPO, 'configs', 'neco_vit-s14_dinov2_coco.py')).model
-    neco.backbone.init_cfg.checkpoint = str(tmp_path / 'dinov2.pth')
-    neco.update(queue_size=8, neck=dict(neco.neck, hid_channels=16, out_channels=8))
-    model = MODELS.build(neco)
-    model.init_weights()
-    torch.save(dict(state_dict=model.state_dict()), tmp_path / 'neco.pth')
+    model = neco_checkpoint(tmp_path, seed=6)
     detector = build_benchmark_model(
         osp.join(BENCH, 'mmdet', 'mask-rcnn_vit-s14_dinov2_simplefpn_1x_coco.py'),
         str(tmp_path / 'neco.pth'))
