@@ -113,6 +113,23 @@ def test_training_step_has_no_host_sync_from_our_code(demo, device_views):
     assert ours == [], '\n'.join(f'{s.op} at {s.where()}' for s in ours)
 
 
+def test_neco_step_has_no_host_sync_from_our_code():
+    """NeCo's step (multi-crop views, RoIAlign over shared regions, queue push and draws,
+    the sorting networks, the seeded RNG) asks the device for nothing."""
+    from dense_ssl_mm.engine.benchmark import synthetic_batch
+    torch.manual_seed(0)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'neco_vit-s14_demo.py'))
+    cfg.model.backbone.update(arch='tiny', init_cfg=None)
+    cfg.model.neck.update(in_channels=192, hid_channels=64)
+    model, optim_wrapper = build_for_benchmark(apply_speed_config(cfg), torch.device('cpu'))
+    model.train_step(synthetic_batch(cfg, 2), optim_wrapper)  # first step: lazy set-up
+    data = synthetic_batch(cfg, 2, seed=1)
+    with HostSyncCounter() as counter:
+        model.train_step(data, optim_wrapper)
+    ours = counter.from_package('dense_ssl_mm')
+    assert ours == [], '\n'.join(f'{s.op} at {s.where()}' for s in ours)
+
+
 class CountIterations:
     """A hook that counts host syncs from before to after the training iterations between
     the first (which builds lazy state) and the last (end-of-run checks, evaluation and the

@@ -96,6 +96,16 @@ class NeCo(SeededSampling, MomentumAlgorithm):
         self.reference_queue = ReferenceQueue(num_global, queue_size, width)
         self.build_targets()
 
+    def _pair_index(self, num_views: int, device: torch.device) -> Tuple[Tensor, Tensor]:
+        """The global and the other view of every pair as index tensors on ``device``, made
+        once per (views, device): a step copies nothing from the host."""
+        key = (num_views, str(device))
+        cache = self.__dict__.setdefault('_pair_cache', {})
+        if key not in cache:
+            pairs = torch.tensor(neco_pairs(num_views, self.num_global), device=device)
+            cache[key] = tuple(pairs.unbind(1))
+        return cache[key]
+
     def extract_dense(self, images: Tensor) -> Tensor:
         """The student ViT's last patch-token map ``(N, C, H / p, W / p)``."""
         return self.backbone(images)[-1]
@@ -159,8 +169,7 @@ class NeCo(SeededSampling, MomentumAlgorithm):
                 teacher, boxes[:g].flatten(0, 1), flips[:g].flatten(),
                 boxes.transpose(0, 1).repeat(g, 1, 1), k, self.sampling_ratio)
             teacher = teacher.unflatten(0, (g, n))  # [G, N, V, D, k, k]
-        pairs = torch.tensor(neco_pairs(num_views, g), device=boxes.device)  # [P, 2]
-        gi, vi = pairs.unbind(1)
+        gi, vi = self._pair_index(num_views, boxes.device)  # [P], [P]
         d = teacher.shape[3]
 
         def cells(x: Tensor) -> Tensor:  # [P, N, D, k, k] -> [P * N, k * k, D]

@@ -175,10 +175,9 @@ def shared_region_boxes(boxes: Tensor, flips: Tensor, size: Size, others: Tensor
     top_left = torch.maximum(own[..., :2], others[..., :2])
     bottom_right = torch.maximum(torch.minimum(own[..., 2:], others[..., 2:]), top_left)
     origin, extent = own[..., :2], own[..., 2:] - own[..., :2]
-    cells = boxes.new_tensor([width, height])
-    start = (top_left - origin) / extent * cells  # [N, K, 2]
-    end = (bottom_right - origin) / extent * cells
+    start = (top_left - origin) / extent  # [N, K, 2], fractions of the view
+    end = (bottom_right - origin) / extent
     flip = flips.view(-1, 1)
-    x1 = torch.where(flip, width - end[..., 0], start[..., 0])
-    x2 = torch.where(flip, width - start[..., 0], end[..., 0])
-    return torch.stack((x1, start[..., 1], x2, end[..., 1]), -1)
+    x1 = torch.where(flip, 1 - end[..., 0], start[..., 0]) * width
+    x2 = torch.where(flip, 1 - start[..., 0], end[..., 0]) * width
+    return torch.stack((x1, start[..., 1] * height, x2, end[..., 1] * height), -1)
