@@ -367,3 +367,21 @@ def test_recomputing_the_sorting_network_in_chunks_changes_nothing():
     for value, grad in zip(values[1:], grads[1:]):
         assert abs(value - values[0]) < 1e-12 and (grad - grads[0]).abs().max() < 1e-12
     assert grads[0].abs().sum() > 0
+
+
+def test_alignment_of_bf16_maps_keeps_float32_boxes():
+    """bf16 maps (autocast) are pooled over float32 boxes: maps holding their cell index
+    (exact in bf16) give the same bins as in float32; boxes rounded to bf16 would move them
+    by about 1e-2 cells."""
+    boxes = torch.tensor([[13.0, 7.0, 413.0, 311.0]])
+    others = torch.tensor([[[101.3, 57.9, 377.7, 299.1]]])
+    flips = torch.zeros(1, dtype=torch.bool)
+    cols = torch.arange(16.0).expand(16, 16)
+    index_map = torch.stack((cols, cols.T))[None]  # [1, 2, 16, 16]: column, row
+    full = align_shared_regions(index_map, boxes, flips, others)
+    half = align_shared_regions(index_map.bfloat16(), boxes, flips, others)
+    assert full.dtype == half.dtype == torch.float32
+    assert (half - full).abs().max() < 1e-6
+    rounded = align_shared_regions(index_map, boxes.bfloat16().float(), flips,
+                                   others.bfloat16().float())
+    assert (rounded - full).abs().max() > 1e-3  # what bf16 boxes would have done

@@ -25,15 +25,17 @@ def align_shared_regions(maps: Tensor, boxes: Tensor, flips: Tensor, others: Ten
         sampling_ratio: Sample points per bin side.
 
     Returns:
-        ``(N, K, C, out_size, out_size)`` pooled features.
+        ``(N, K, C, out_size, out_size)`` pooled features, float32 or wider (the boxes and
+        the pooling are computed in float32 also for bf16 maps).
     """
     n, c, height, width = maps.shape
     k = others.shape[1]
-    regions = shared_region_boxes(boxes.to(maps.dtype), flips, (height, width),
-                                  others.to(maps.dtype))  # [N, K, 4]
-    index = torch.arange(n, device=maps.device, dtype=maps.dtype)
+    dtype = torch.promote_types(maps.dtype, torch.float32)  # boxes in bf16 would move bins
+    regions = shared_region_boxes(boxes.to(dtype), flips, (height, width),
+                                  others.to(dtype))  # [N, K, 4]
+    index = torch.arange(n, device=maps.device, dtype=dtype)
     rois = torch.cat((index.view(n, 1, 1).expand(n, k, 1), regions), -1).reshape(n * k, 5)
-    pooled = roi_align(maps, rois, (out_size, out_size), spatial_scale=1.0,
+    pooled = roi_align(maps.to(dtype), rois, (out_size, out_size), spatial_scale=1.0,
                        sampling_ratio=sampling_ratio, aligned=True)
     pooled = pooled.view(n, k, c, out_size, out_size)
     mirror = flips.view(n, 1, 1, 1, 1)
