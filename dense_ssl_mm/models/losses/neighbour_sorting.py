@@ -59,8 +59,8 @@ def neighbour_sorting_loss(student: Tensor, teacher: Tensor, references: Tensor,
     entry that underflows to 0 is read as the smallest positive float before the log (the
     official code takes the log unguarded; the values are equal wherever it is finite).
 
-    Memory: the student's network keeps two ``(B L, R, R)`` tensors per layer for its
-    backward pass (21 layers for R = 49: about 3.6 GiB at NeCo's batch 16, 14 GiB at 64).
+    Memory: the student's network keeps one ``(B L, R, R)`` tensor per layer for its
+    backward pass (21 layers for R = 49: about 2.1 GiB at NeCo's batch 16, 8 GiB at 64).
     ``recompute_rows=K`` sums the loss over chunks of K cells, each recomputed in the backward
     pass (activation checkpointing), so one chunk's intermediates are alive at a time.
 

@@ -80,6 +80,8 @@ def soft_sort(x: Tensor, steepness: float = 100.0) -> Tuple[Tensor, Tensor]:
         in_order = torch.atan(steepness * (other - values)) / math.pi + 0.5  # P(x_p <= x_q)
         keep = torch.where(low, in_order, 1 - in_order)
         keep = torch.where(real, keep, torch.ones_like(keep))
-        values = keep * values + (1 - keep) * other
-        perm = keep[..., None] * perm + (1 - keep[..., None]) * perm[:, idx]
+        values = other + keep * (values - other)
+        swapped = perm[:, idx]
+        # one (B, n, n) tensor per layer kept for the backward pass (the difference)
+        perm = swapped + keep[..., None] * (perm - swapped)
     return values.reshape(*lead, n), perm.reshape(*lead, n, n)
