@@ -6,20 +6,12 @@
 # every other view. No target network: a config that takes default_runtime.py sets
 # custom_hooks = [] (no MomentumEncoderHook; the hook refuses a model without a target).
 pairs = 'global_to_all'
+_base_ = './pixpro_r50.py'
 model = dict(
+    _delete_=True,
     type='VICRegL',
-    data_preprocessor=dict(
-        type='ViewDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        out_indices=(3, ),
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=False,
-        zero_init_residual=True),
+    data_preprocessor={{_base_.model.data_preprocessor}},
+    backbone={{_base_.model.backbone}},  # PixPro's R50 C5 (zero-init residual BN)
     neck=dict(type='ConvMLPNeck', in_channels=2048, hid_channels=8192, out_channels=8192,
               num_layers=3, with_avg_pool=True, bias_last=False),
     local_neck=dict(type='ConvMLPNeck', in_channels=2048, hid_channels=512, out_channels=512,
