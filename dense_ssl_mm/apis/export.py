@@ -155,9 +155,7 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
                              'earlier checkpoint')
     blobs, counts = {}, {}
     for path, tensors in parts.items():
-        buffer = io.BytesIO()
-        torch.save(dict(tensors), buffer)
-        blobs[path], counts[path] = buffer.getvalue(), len(tensors)
+        blobs[path], counts[path] = _torch_bytes(dict(tensors)), len(tensors)
     if detectron2:
         model = to_detectron2(parts[out])
         blob = {'model': model, '__author__': f'dense_ssl_mm ({branch} backbone of '
@@ -190,7 +188,12 @@ def write_random_dinov2(out: str, arch: str = 'small', patch_size: int = 14,
     model = ViT(arch=arch, patch_size=patch_size, img_size=518, reg_tokens=reg_tokens,
                 layer_scale=layer_scale)
     state = vit_to_dinov2({k: v.detach().clone() for k, v in model.state_dict().items()})
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    atomic_write_files({out: buffer.getvalue()})
+    atomic_write_files({out: _torch_bytes(state)})
     return {out: len(state)}
+
+
+def _torch_bytes(obj) -> bytes:
+    """``torch.save(obj)`` into memory, for :func:`atomic_write_files`."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
