@@ -4,9 +4,9 @@ import os.path as osp
 from typing import List, Sequence
 
 from dense_ssl_mm.registry import DATASETS
+from dense_ssl_mm.utils.files import IMAGE_EXTENSIONS as IMG_EXTENSIONS
+from dense_ssl_mm.utils.files import has_extension
 from .base_unlabeled import UnlabeledImageDataset
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp')
 
 
 @DATASETS.register_module()
@@ -43,7 +43,7 @@ class ImageFolderDataset(UnlabeledImageDataset):
             for name in sorted(files):
                 path = osp.join(folder, name)
                 real = osp.realpath(path)
-                if name.lower().endswith(self.extensions) and real not in seen_files:
+                if has_extension(name, self.extensions) and real not in seen_files:
                     seen_files.add(real)
                     found.append(osp.relpath(path, root))
         return sorted(found)

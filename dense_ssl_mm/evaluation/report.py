@@ -7,6 +7,7 @@ from typing import Dict, Optional
 
 import torch
 
+from dense_ssl_mm.utils.files import has_extension
 from .evaluate import evaluate_correspondence, evaluate_segmentation, features_of, load_images
 from .pictures import match_lines, pca_grid, save_png, similarity_map
 from .seg_data import count_classes, folder_pairs, load_pairs, mask_max, mmseg_pairs
@@ -29,7 +30,7 @@ def list_images(folder: str, limit: Optional[int] = None) -> list:
             raise FileNotFoundError(f'{folder!r} lists images that do not exist: {missing[:3]}')
     elif osp.isdir(folder):
         paths = sorted(osp.join(d, f) for d, _, files in os.walk(folder) for f in files
-                       if f.lower().endswith(IMG_EXT))
+                       if has_extension(f, IMG_EXT))
     else:
         raise FileNotFoundError(f'image folder or list {folder!r} does not exist')
     if not paths:

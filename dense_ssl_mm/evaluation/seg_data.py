@@ -1,6 +1,5 @@
 """Labelled sets for the frozen-feature segmentation protocol: a plain folder or an mmseg
 dataset config, both read into fixed-size tensors."""
-import os
 import os.path as osp
 from typing import List, Tuple
 
@@ -11,6 +10,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
+from dense_ssl_mm.utils.files import MASK_EXTENSIONS, find_by_stem, list_image_files
 from .segmentation import IGNORE
 from .views import to_tensor
 
@@ -28,22 +28,21 @@ def folder_pairs(root: str, split: str) -> Pairs:
     listing = osp.join(root, f'{split}.txt')
     if osp.isdir(osp.join(root, 'images', split)):
         img_dir, mask_dir = osp.join(root, 'images', split), osp.join(root, 'masks', split)
-        names = sorted(osp.splitext(f)[0] for f in os.listdir(img_dir)
-                       if f.lower().endswith(IMG_EXT))
+        names = sorted(osp.splitext(f)[0] for f in list_image_files(img_dir, IMG_EXT))
     elif osp.isfile(listing):
         img_dir, mask_dir = osp.join(root, 'images'), osp.join(root, 'masks')
         names = [ln.split()[0] for ln in open(listing).read().splitlines() if ln.strip()]
     else:
         raise FileNotFoundError(f'{root!r} has neither images/{split}/ nor {split}.txt')
     pairs = []
+    images = find_by_stem(img_dir, names, IMG_EXT)  # any case: train_0.JPG, train_0.PNG
+    masks = find_by_stem(mask_dir, names, MASK_EXTENSIONS)
     for name in names:
-        image = next((osp.join(img_dir, name + e) for e in IMG_EXT
-                      if osp.isfile(osp.join(img_dir, name + e))), None)
-        mask = osp.join(mask_dir, name + '.png')
-        if image is None or not osp.isfile(mask):
+        image, mask = images[name], masks[name]
+        if image is None or mask is None:
             raise FileNotFoundError(f'{split} sample {name!r} of {root!r}: image '
                                     f'{image or osp.join(img_dir, name + ".*")} or mask '
-                                    f'{mask} is missing')
+                                    f'{mask or osp.join(mask_dir, name + ".png")} is missing')
         pairs.append((image, mask))
     if not pairs:
         raise FileNotFoundError(f'no {split} images in {root!r}')

@@ -119,3 +119,33 @@ def test_coco_entries_that_are_not_images_are_named(tmp_path, images, message):
     (tmp_path / 'ann.json').write_text(json.dumps(dict(images=images)))
     with pytest.raises(ValueError, match=message):
         COCOImageDataset(data_root=str(tmp_path), ann_file='ann.json', pipeline=LOAD)
+
+
+def test_camera_extensions_are_read_by_every_folder_reader(tmp_path):
+    """``.JPG`` / ``.PNG`` / ``.JPEG`` (what cameras write): the shared helper, the image
+    folder dataset and the evaluation folders (images and masks) all find them."""
+    from dense_ssl_mm.evaluation.seg_data import folder_pairs
+    from dense_ssl_mm.utils.files import find_by_stem, has_extension, list_image_files
+    assert has_extension('IMG_1.JPG') and has_extension('x.Jpeg') and not has_extension('a.txt')
+    make_images(tmp_path / 'images' / 'train', ['train_0.JPG', 'train_1.JPEG', 'train_2.png'])
+    make_images(tmp_path / 'images' / 'val', ['val_0.PNG'])
+    for mask in ('train/train_0.PNG', 'train/train_1.PNG', 'train/train_2.png', 'val/val_0.PNG'):
+        (tmp_path / 'masks' / mask).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / 'masks' / mask), np.zeros((24, 32), np.uint8))
+    assert list_image_files(str(tmp_path / 'images' / 'train')) == [
+        'train_0.JPG', 'train_1.JPEG', 'train_2.png']
+    found = find_by_stem(str(tmp_path / 'images' / 'train'), ['train_0', 'train_9'])
+    assert found == {'train_0': str(tmp_path / 'images' / 'train' / 'train_0.JPG'),
+                     'train_9': None}
+    pairs = folder_pairs(str(tmp_path), 'train')  # was: "train_0.* ... is missing"
+    assert [(os.path.basename(i), os.path.basename(m)) for i, m in pairs] == [
+        ('train_0.JPG', 'train_0.PNG'), ('train_1.JPEG', 'train_1.PNG'),
+        ('train_2.png', 'train_2.png')]
+    assert [os.path.basename(i) for i, _ in folder_pairs(str(tmp_path), 'val')] == ['val_0.PNG']
+    ds = ImageFolderDataset(data_root=str(tmp_path / 'images'), pipeline=LOAD)
+    assert [os.path.basename(ds.get_data_info(i)['img_path']) for i in range(len(ds))] == [
+        'train_0.JPG', 'train_1.JPEG', 'train_2.png', 'val_0.PNG']
+    os.remove(tmp_path / 'masks' / 'val' / 'val_0.PNG')
+    with pytest.raises(FileNotFoundError, match=r"val sample 'val_0'.*mask .*val_0\.png "
+                                                r"is missing"):
+        folder_pairs(str(tmp_path), 'val')
