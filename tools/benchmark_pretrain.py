@@ -21,10 +21,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, peak_memory,
-                                           synthetic_batch, synthetic_images, time_train_steps)
-from dense_ssl_mm.engine.memory import config_view_size, estimate_step_memory
 from dense_ssl_mm.engine.speed import apply_speed_config
+from dense_ssl_mm.operations.benchmark import (build_for_benchmark, folder_loader, peak_memory,
+                                               synthetic_batch, synthetic_images,
+                                               time_train_steps)
+from dense_ssl_mm.operations.memory import config_view_size, estimate_step_memory
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, existing_file
 

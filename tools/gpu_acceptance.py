@@ -11,7 +11,7 @@ import argparse
 import os.path as osp
 import sys
 
-from dense_ssl_mm.engine.acceptance import format_report, run_acceptance
+from dense_ssl_mm.operations.acceptance import format_report, run_acceptance
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

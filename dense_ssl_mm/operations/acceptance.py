@@ -33,10 +33,10 @@ from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
+from dense_ssl_mm.engine.speed import apply_speed_config
 from .benchmark import (build_for_benchmark, folder_loader, synthetic_batch, synthetic_data,
                         time_train_steps)
 from .memory import estimate_step_memory
-from .speed import apply_speed_config
 
 GiB = 2**30
 SHARES = dict(environment=0.02, step=0.34, vit=0.08, end_to_end=0.18, official=0.12,

@@ -12,10 +12,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
 from dense_ssl_mm.datasets.transforms.view_spec import ViewSpec
+from dense_ssl_mm.engine.speed import apply_model_switches, speed_settings
 from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
-from .speed import apply_model_switches, speed_settings
 
 
 def synthetic_data(n: int, size: int, seed: int = 0) -> dict:

@@ -5,10 +5,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from dense_ssl_mm.engine.benchmark import (build_for_benchmark, synthetic_data,
-                                           synthetic_images)
 from dense_ssl_mm.engine.speed import apply_speed_config
-from dense_ssl_mm.utils.host_syncs import HostSyncCounter
+from dense_ssl_mm.operations.benchmark import (build_for_benchmark, synthetic_data,
+                                               synthetic_images)
+from dense_ssl_mm.operations.host_syncs import HostSyncCounter
 from tests.helpers import REPO
 
 x = torch.arange(6.0)
@@ -116,7 +116,7 @@ def test_training_step_has_no_host_sync_from_our_code(demo, device_views):
 def test_neco_step_has_no_host_sync_from_our_code():
     """NeCo's step (multi-crop views, RoIAlign over shared regions, queue push and draws,
     the sorting networks, the seeded RNG) asks the device for nothing."""
-    from dense_ssl_mm.engine.benchmark import synthetic_batch
+    from dense_ssl_mm.operations.benchmark import synthetic_batch
     torch.manual_seed(0)
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'demo', 'neco_vit-s14_demo.py'))
     cfg.model.backbone.update(arch='tiny', init_cfg=None)

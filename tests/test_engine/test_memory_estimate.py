@@ -6,8 +6,8 @@ import torch
 from mmengine.config import Config
 from torch.profiler import ProfilerActivity, profile
 
-from dense_ssl_mm.engine.benchmark import build_for_benchmark, synthetic_data
-from dense_ssl_mm.engine.memory import config_view_size, estimate_step_memory
+from dense_ssl_mm.operations.benchmark import build_for_benchmark, synthetic_data
+from dense_ssl_mm.operations.memory import config_view_size, estimate_step_memory
 from tests.helpers import REPO
 
 

@@ -4,8 +4,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.amp import autocast
 
-from dense_ssl_mm.engine.benchmark import synthetic_data
 from dense_ssl_mm.engine.speed import apply_model_switches, apply_speed_config
+from dense_ssl_mm.operations.benchmark import synthetic_data
 from dense_ssl_mm.registry import MODELS
 from ..helpers import tiny_model_cfg, tiny_moco_cfg, tiny_vader_cfg
 

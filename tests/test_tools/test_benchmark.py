@@ -4,9 +4,9 @@ import os.path as osp
 import torch
 from mmengine.config import Config
 
-from dense_ssl_mm.engine.benchmark import (build_for_benchmark, folder_loader, synthetic_data,
-                                           time_train_steps)
 from dense_ssl_mm.models.algorithms import MomentumTarget
+from dense_ssl_mm.operations.benchmark import (build_for_benchmark, folder_loader,
+                                               synthetic_data, time_train_steps)
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
 from ..conftest import REPO
@@ -79,7 +79,7 @@ def test_folder_loader_runs_the_configs_pipeline():
 
 
 def test_synthetic_batches_follow_the_configs_views_and_masks():
-    from dense_ssl_mm.engine.benchmark import synthetic_batch
+    from dense_ssl_mm.operations.benchmark import synthetic_batch
     vicregl = Config.fromfile(osp.join(DEMO, 'vicregl_r18_demo.py'))
     batch = synthetic_batch(vicregl, 3)
     groups = batch['inputs'][0]

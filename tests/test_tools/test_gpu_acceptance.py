@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from dense_ssl_mm.engine.acceptance import SHARES, Budget, format_report
+from dense_ssl_mm.operations.acceptance import SHARES, Budget, format_report
 from tests.helpers import REPO
 
 
