@@ -70,3 +70,7 @@ VISUALIZERS = Registry(
     'visualizer', parent=MMENGINE_VISUALIZERS, locations=['dense_ssl_mm'])
 VISBACKENDS = Registry(
     'vis_backend', parent=MMENGINE_VISBACKENDS, locations=['dense_ssl_mm'])
+
+# Our own kind (no mmengine parent): the dense evaluation protocols that ``run_protocols`` and
+# ``tools/eval_dense.py --protocol`` build by name.
+PROTOCOLS = Registry('evaluation protocol', locations=['dense_ssl_mm.evaluation.protocols'])

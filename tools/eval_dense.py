@@ -21,11 +21,14 @@ import sys
 import torch
 from mmengine.config import Config
 
-from dense_ssl_mm.evaluation import (LEVELS, PROTOCOLS, build_eval_model, dense_eval,  # noqa
+from dense_ssl_mm.evaluation import (BATCH_SIZE, DEFAULT_LEVEL, LEVELS,  # noqa
+                                     build_eval_model, dense_eval, protocol_names,
                                      run_protocols, summary_line)
+from dense_ssl_mm.evaluation.protocols import (Correspondence, Hummingbird, Linear,
+                                               Overcluster, SegmentationReadout)
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils import install_checkpoint_io, load_local_checkpoint
-from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file
+from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file, run_tool
 
 
 def main(argv=None) -> None:
@@ -36,39 +39,47 @@ def main(argv=None) -> None:
     parser.add_argument('--images', help='folder of images for the correspondence protocol')
     parser.add_argument('--seg-root', help='labelled folder: images/ + masks/ (255 = ignore)')
     parser.add_argument('--seg-config', help='an mmseg config whose train/val datasets to use')
-    parser.add_argument('--level', choices=LEVELS, default='C4')
-    parser.add_argument('--num-images', type=int, default=200)
-    parser.add_argument('--pairs-per-image', type=int, default=1,
-                        help='view pairs per image (steadier numbers on a small folder)')
-    parser.add_argument('--view-size', type=int, default=224)
-    parser.add_argument('--seg-size', type=int, default=224)
-    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--level', choices=LEVELS, default=DEFAULT_LEVEL)
+    parser.add_argument('--num-images', type=int,
+                        help=f'correspondence images (default {Correspondence.num_images})')
+    parser.add_argument('--pairs-per-image', type=int,
+                        help='view pairs per image (steadier numbers on a small folder; '
+                        f'default {Correspondence.pairs_per_image})')
+    parser.add_argument('--view-size', type=int,
+                        help=f'correspondence view size (default {Correspondence.view_size})')
+    parser.add_argument('--seg-size', type=int, help='segmentation read-out size (default '
+                        f'{SegmentationReadout.size})')
+    parser.add_argument('--batch-size', type=int, default=BATCH_SIZE)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     named = parser.add_argument_group(
         'named protocols (--protocol; without it: correspondence PCK and the quick '
         'segmentation probes of the inputs given)')
-    named.add_argument('--protocol', nargs='+', choices=PROTOCOLS,
+    named.add_argument('--protocol', nargs='+', choices=protocol_names(),
                        help='hummingbird: dense retrieval (open-hummingbird-eval); '
                        'overcluster: k-means + matching (Leopart); linear: the NeCo/Leopart '
                        'probe; correspondence: PCK; health: monitors and a verdict on '
-                       'held-out --images')
-    named.add_argument('--size', type=int, help='protocol input size (hummingbird 224, '
-                       'overcluster/linear 448)')
-    named.add_argument('--passes', type=int, default=2, help='hummingbird memory passes')
+                       'held-out --images; segmentation: the quick kNN / linear read-out')
+    named.add_argument('--size', type=int, help=f'protocol input size (hummingbird '
+                       f'{Hummingbird.size}, overcluster {Overcluster.size}, linear '
+                       f'{Linear.size}, segmentation {SegmentationReadout.size})')
+    named.add_argument('--passes', type=int,
+                       help=f'hummingbird memory passes (default {Hummingbird.passes})')
     named.add_argument('--memory-size', type=int, help='hummingbird memory size M')
     named.add_argument('--train-list', type=existing_file('training list'),
                        help='training fraction file (one image name per line)')
-    named.add_argument('--resolution', default='100',
-                       help="linear probe resolution: 100 (NeCo/Leopart) or 'full'")
-    named.add_argument('--epochs', type=int, default=25, help='linear probe epochs')
+    named.add_argument('--resolution', help='linear probe resolution: a number of pixels '
+                       f"(default {Linear.resolution}, NeCo/Leopart) or 'full'")
+    named.add_argument('--epochs', type=int,
+                       help=f'linear probe epochs (default {Linear.epochs})')
     named.add_argument('--ks', type=int, nargs='+', help='overclustering K values')
-    named.add_argument('--cluster-seeds', type=int, nargs='+', default=[0, 1, 2, 3, 4])
+    named.add_argument('--cluster-seeds', type=int, nargs='+',
+                       help=f'overclustering seeds (default {list(Overcluster.seeds)})')
     named.add_argument('--scalars', type=existing_file('scalars.json'),
                        help="health: the run's scalars.json (default: found beside the "
                        'checkpoint)')
     args = parser.parse_args(argv)
-    if args.resolution != 'full' and not args.resolution.isdigit():
+    if args.resolution not in (None, 'full') and not args.resolution.isdigit():
         parser.error(f"--resolution must be a number of pixels or 'full', got "
                      f'{args.resolution!r}')
     install_checkpoint_io()
@@ -95,14 +106,14 @@ def main(argv=None) -> None:
 
 def run_named(args, cfg, model) -> dict:
     """The named protocols of ``--protocol`` with their options."""
+    resolution = args.resolution
     options = dict(passes=args.passes, memory_size=args.memory_size, train_list=args.train_list,
-                   resolution=args.resolution if args.resolution == 'full'
-                   else int(args.resolution), epochs=args.epochs, ks=args.ks,
-                   seeds=tuple(args.cluster_seeds), view_size=args.view_size,
-                   num_images=args.num_images, pairs_per_image=args.pairs_per_image,
-                   seed=args.seed, batch_size=args.batch_size)
-    if args.size:
-        options['size'] = args.size
+                   resolution=int(resolution) if resolution and resolution.isdigit()
+                   else resolution, epochs=args.epochs, ks=args.ks,
+                   seeds=tuple(args.cluster_seeds) if args.cluster_seeds else None,
+                   view_size=args.view_size, num_images=args.num_images,
+                   pairs_per_image=args.pairs_per_image, seed=args.seed,
+                   batch_size=args.batch_size, size=args.size)
     baseline = state = scalars = None
     if 'health' in args.protocol:
         baseline = build_eval_model(cfg, None, args.seed, level=args.level).to(args.device)
@@ -122,11 +133,11 @@ def protocol_line(name: str, result: dict) -> str:
                         'spatial_share', 'position_r2', 'target_lag', 'verdict')]
     parts = []
     for key, value in result.items():
-        if any(key == k or (k == 'miou_k' and key.startswith('miou_k') and
-                            not key.endswith('_seeds')) for k in keys):
+        if '_miou@' in key or any(key == k or (k == 'miou_k' and key.startswith('miou_k') and
+                                               not key.endswith('_seeds')) for k in keys):
             parts.append(f'{key} {value:.4f}' if isinstance(value, float) else f'{key}: {value}')
     return f'{name} ({result.get("seconds")} s): ' + ', '.join(parts)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('eval_dense', main)

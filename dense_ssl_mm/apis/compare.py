@@ -8,6 +8,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.config import Config
 
 from dense_ssl_mm.evaluation.features import build_eval_model
+from dense_ssl_mm.evaluation.protocols.segmentation import readout_keys
 from dense_ssl_mm.evaluation.report import dense_eval
 from .launch import TRAIN, find_resume_checkpoint, module_command, run_logged
 
@@ -68,9 +69,10 @@ def evaluate_run(cfg: Config, checkpoint: Optional[str], out_dir: str, eval_args
     """The dense evaluation of C4 (the level every method has) of one checkpoint."""
     model = build_eval_model(cfg, checkpoint, eval_args.get('seed', 0), level='C4')
     metrics = dense_eval(model.to(device), out_dir, level='C4', progress=False, **eval_args)
+    readouts = readout_keys(metrics)  # the segmentation read-out's keys name its options
     return {'PCK@1': metrics.get('corr/pck@1'), 'PCK@2': metrics.get('corr/pck@2'),
-            'kNN mIoU': metrics.get('seg/knn_miou'),
-            'linear mIoU': metrics.get('seg/linear_miou')}
+            'kNN mIoU': metrics.get(readouts.get('knn')),
+            'linear mIoU': metrics.get(readouts.get('linear'))}
 
 
 def compare_methods(configs: Sequence[str], work_dir: str, iters: int,

@@ -1,17 +1,24 @@
-"""Frozen dense features of a pretraining config's model, from any kind of weights."""
-from typing import Optional, Sequence
+"""Frozen dense features of a pretraining config's model, from any kind of weights, and the
+cache that lets one evaluation compute each of them once."""
+from typing import Callable, Dict, Hashable, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
 from dense_ssl_mm.models.utils import fit_report
+from .views import normalize
 
 LEVELS = ('C2', 'C3', 'C4', 'C5', 'dense')
 _STAGE = {'C2': 0, 'C3': 1, 'C4': 2, 'C5': 3}
+#: Images per forward pass of an evaluation (every protocol and tool defaults to this).
+BATCH_SIZE = 16
+#: The feature level evaluated when none is named (every ResNet-like model has it).
+DEFAULT_LEVEL = 'C4'
 
 
 def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 0,
@@ -86,3 +93,65 @@ def extract_features(model: nn.Module, images: Tensor, level: str) -> Tensor:
         return backbone(images)[_STAGE[level]]
     finally:
         backbone.out_indices = kept
+
+
+def feature_fn(model: nn.Module, level: str, mean: Optional[Sequence[float]] = None,
+               std: Optional[Sequence[float]] = None) -> Callable[[Tensor], Tensor]:
+    """A function ``(B, 3, H, W)`` RGB images in [0, 255] -> float ``(B, C, h, w)`` features
+    of ``level`` on the model's device (no autograd).
+
+    Args:
+        model: In eval mode.
+        level: One of :data:`LEVELS`.
+        mean, std: RGB statistics to normalise with; None: the model's own data preprocessor
+            (:func:`~dense_ssl_mm.evaluation.views.normalize`).
+    """
+    device = next(model.parameters()).device
+
+    @torch.no_grad()
+    def features(images: Tensor) -> Tensor:
+        x = images.to(device)
+        if mean is None:
+            x = normalize(x, model)
+        else:
+            x = (x - x.new_tensor(mean).view(1, 3, 1, 1)) / x.new_tensor(std).view(1, 3, 1, 1)
+        return extract_features(model, x, level).float()
+
+    return features
+
+
+@torch.no_grad()
+def features_of(model: nn.Module, images: Tensor, level: str, batch_size: int = BATCH_SIZE,
+                progress: bool = False, mean: Optional[Sequence[float]] = None,
+                std: Optional[Sequence[float]] = None) -> Tensor:
+    """``(N, 3, H, W)`` images in [0, 255] -> frozen ``(N, C, h, w)`` features, in batches
+    (normalisation as :func:`feature_fn`)."""
+    fn = feature_fn(model, level, mean, std)
+    out = []
+    for start in tqdm(range(0, len(images), batch_size), desc=f'features ({level})',
+                      disable=not progress, leave=False):
+        out.append(fn(images[start:start + batch_size]))
+    return torch.cat(out)
+
+
+class FeatureCache:
+    """What one evaluation has computed, each entry once: features of a split at a layer and
+    input size (and the inputs they came from), shared by every protocol asking for the same
+    key, e.g. ``('model', 'C4', 448, 'val', 'model-norm')``.
+
+    ``computed`` lists the keys in the order they were first computed (what a run cost).
+    """
+
+    def __init__(self) -> None:
+        self._store: Dict[Hashable, object] = {}
+        self.computed: List[Hashable] = []
+
+    def get(self, key: Hashable, compute: Callable[[], object]):
+        """The entry of ``key``, from ``compute()`` the first time it is asked for."""
+        if key not in self._store:
+            self._store[key] = compute()
+            self.computed.append(key)
+        return self._store[key]
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._store

@@ -4,7 +4,7 @@ a one-line verdict.
 Measured (each with a known range):
 
 - ``pck1_gain``: correspondence PCK@1 of the run minus that of the same model at random
-  initialisation, on **held-out** images (:func:`evaluate_correspondence`, same views);
+  initialisation, on **held-out** images (the ``correspondence`` protocol, same views);
 - ``rankme_share``: RankMe of the held-out cell features over its maximum;
 - ``spatial_share``: within-image share of the feature variance (0 = every cell the same);
 - ``position_r2``: held-out R^2 of a linear read-out of a cell's position;
@@ -21,7 +21,7 @@ README "Is it healthy?"), set between the groups they separate.
 import json
 import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import torch
 
@@ -99,18 +99,13 @@ def verdict(m: Dict[str, float], thresholds: Dict[str, float] = THRESHOLDS) -> s
     return 'healthy' if not problems else '; '.join(problems)
 
 
-def health_check(model, baseline, images: Sequence[torch.Tensor], level: str = 'C4',
-                 view_size: int = 224, seed: int = 0, batch_size: int = 16,
-                 state: Optional[Dict[str, torch.Tensor]] = None,
-                 scalars_json: Optional[str] = None,
-                 pairs_per_image: int = 1) -> Dict[str, object]:
-    """Monitors and verdict of ``model`` (trained) against ``baseline`` (the same config at
-    random initialisation) on held-out ``images`` (``(3, H, W)`` in [0, 255]); the PCK uses
-    ``pairs_per_image`` view pairs of each image."""
-    from .evaluate import evaluate_correspondence
-    pairs = list(images) * pairs_per_image
-    ours, first = evaluate_correspondence(model, pairs, level, view_size, seed, batch_size)
-    base, _ = evaluate_correspondence(baseline, pairs, level, view_size, seed, batch_size)
+def health_metrics(ours: Dict[str, float], base: Dict[str, float], first: dict,
+                   state: Optional[Dict[str, torch.Tensor]] = None,
+                   scalars_json: Optional[str] = None) -> Dict[str, object]:
+    """Monitors and verdict of a trained model from its correspondence metrics ``ours`` and
+    first batch ``first`` (:func:`~.protocols.correspondence.evaluate_correspondence` on
+    held-out images), those of the same config at random initialisation ``base`` on the
+    same views, its checkpoint's ``state`` and its ``scalars.json``."""
     # the monitors see the first batch's views (random crops of the held-out images)
     monitors = feature_monitors(first['feats'].flatten(0, 1).float().cpu())
     m: Dict[str, object] = dict(
@@ -126,6 +121,4 @@ def health_check(model, baseline, images: Sequence[torch.Tensor], level: str = '
         if momentum:
             m['target_momentum_min'] = min(momentum)
     m['verdict'] = verdict(m)
-    m['settings'] = dict(level=level, view_size=view_size, seed=seed, images=len(images),
-                         pairs=len(pairs), thresholds=THRESHOLDS)
     return m

@@ -1,41 +1,48 @@
-"""One dense evaluation of a model, written to a work dir (what ``tools/eval_dense.py`` runs)."""
+"""One dense evaluation of a model, written to a work dir (what ``tools/eval_dense.py`` runs).
+
+Both entry points run registered protocols (:mod:`.protocols`) on one
+:class:`~.protocols.base.EvalRun`, so features of the same split, layer and size are
+extracted once and shared: :func:`dense_eval` (the default read-out: correspondence PCK and
+the quick segmentation read-out, flat ``corr/*`` / ``seg/*`` keys and pictures) and
+:func:`run_protocols` (named protocols, each with its settings beside its numbers).
+"""
 import json
 import os
 import os.path as osp
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from dense_ssl_mm.utils.files import has_extension
-from .evaluate import evaluate_correspondence, evaluate_segmentation, features_of, load_images
+from dense_ssl_mm.registry import PROTOCOLS
+from .features import BATCH_SIZE, DEFAULT_LEVEL
 from .pictures import match_lines, pca_grid, save_png, similarity_map
-from .seg_data import count_classes, folder_pairs, load_pairs, mask_max, mmseg_pairs
+from .protocols import EvalRun, Protocol
+from .protocols.segmentation import readout_keys
+
+#: Options of a run rather than of a protocol.
+RUN_OPTIONS = ('train_list', 'batch_size')
 
 
-IMG_EXT = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+def protocol_names() -> List[str]:
+    """The registered protocols' names, sorted."""
+    return sorted(PROTOCOLS.module_dict)
 
 
-def list_images(folder: str, limit: Optional[int] = None) -> list:
-    """Sorted image files directly in or below ``folder``, or the images a text file lists
-    (one path per line, relative to the file's folder; ``#`` comments), the first ``limit``.
-    """
-    if osp.isfile(folder):
-        root = osp.dirname(osp.abspath(folder))
-        with open(folder) as f:
-            names = [line.split('#', 1)[0].strip() for line in f]
-        paths = [osp.join(root, name) for name in names if name]
-        missing = [p for p in paths if not osp.isfile(p)]
-        if missing:
-            raise FileNotFoundError(f'{folder!r} lists images that do not exist: {missing[:3]}')
-    elif osp.isdir(folder):
-        paths = sorted(osp.join(d, f) for d, _, files in os.walk(folder) for f in files
-                       if has_extension(f, IMG_EXT))
-    else:
-        raise FileNotFoundError(f'image folder or list {folder!r} does not exist')
-    if not paths:
-        raise FileNotFoundError(f'no images in {folder!r}')
-    return paths[:limit] if limit else paths
+def protocol_options() -> Dict[str, List[str]]:
+    """Every registered protocol's option names."""
+    return {name: PROTOCOLS.get(name).options() for name in protocol_names()}
+
+
+def build_protocol(name: str, options: Optional[dict] = None) -> Protocol:
+    """The protocol ``name`` with those of ``options`` that it takes (None values left to
+    the protocol's own defaults)."""
+    cls = PROTOCOLS.get(name)
+    if cls is None:
+        raise ValueError(f'unknown protocol {name!r}; expected one of {protocol_names()}')
+    taken = set(cls.options())
+    return PROTOCOLS.build(dict(type=name, **{k: v for k, v in (options or {}).items()
+                                              if k in taken and v is not None}))
 
 
 def write_correspondence_pictures(out_dir: str, first: dict, level_size) -> Dict[str, str]:
@@ -54,50 +61,57 @@ def write_correspondence_pictures(out_dir: str, first: dict, level_size) -> Dict
     }
 
 
-def dense_eval(model, work_dir: str, images: Optional[str] = None, level: str = 'C4',
-               num_images: Optional[int] = 200, view_size: int = 224, seed: int = 0,
+def dense_eval(model, work_dir: str, images: Optional[str] = None,
+               level: str = DEFAULT_LEVEL, num_images: Optional[int] = None,
+               view_size: Optional[int] = None, seed: int = 0,
                seg_root: Optional[str] = None, seg_config: Optional[str] = None,
-               seg_size: int = 224, batch_size: int = 16, progress: bool = True,
-               pairs_per_image: int = 1) -> Dict[str, float]:
-    """Run the protocols that have inputs, write ``metrics.json`` and ``pictures/``.
+               seg_size: Optional[int] = None, batch_size: int = BATCH_SIZE,
+               progress: bool = True, pairs_per_image: Optional[int] = None
+               ) -> Dict[str, float]:
+    """Run the default read-out of the inputs given, write ``metrics.json`` and
+    ``pictures/``.
+
+    The ``correspondence`` protocol on ``images`` (``corr/*``) and the ``segmentation``
+    read-out on the labelled set (``seg/*``, keys naming their options); None options take
+    the protocols' defaults.
 
     Args:
-        model: From :func:`build_eval_model` (eval mode, on its device).
+        model: From :func:`~.features.build_eval_model` (eval mode, on its device).
         images: Folder of unlabeled images for the correspondence protocol.
+        num_images / view_size / pairs_per_image: Options of the correspondence protocol.
+        seed: Seed of both protocols.
         seg_root / seg_config: A labelled folder layout or an mmseg dataset config.
-        pairs_per_image: View pairs drawn from each image (each with its own seed), for a
-            steadier estimate on a small folder.
+        seg_size: The segmentation read-out's ``size``.
+        batch_size: Images per forward pass.
     """
     if not images and not (seg_root or seg_config):
         raise ValueError('nothing to evaluate: give an image folder and/or a labelled set')
+    ev = EvalRun(model, images, seg_root, seg_config, batch_size=batch_size,
+                 progress=progress)
     metrics: Dict[str, float] = {'level': level}
     pictures = osp.join(work_dir, 'pictures')
     start = time.perf_counter()
     if images:
-        paths = list_images(images, num_images)
-        corr, first = evaluate_correspondence(model, load_images(paths) * pairs_per_image,
-                                              level, view_size, seed, batch_size, progress)
-        metrics.update(corr)
-        metrics['corr/num_images'] = len(paths)
-        metrics['corr/num_pairs'] = len(paths) * pairs_per_image
+        corr = build_protocol('correspondence', dict(
+            level=level, seed=seed, view_size=view_size, num_images=num_images,
+            pairs_per_image=pairs_per_image))
+        out = corr.run(ev)
+        settings = out.pop('settings')
+        metrics.update(out)
+        metrics['corr/num_images'] = settings['images']
+        metrics['corr/num_pairs'] = settings['pairs']
+        first = corr.measure(ev)[1]
         write_correspondence_pictures(pictures, first, tuple(first['feats'].shape[-2:]))
     if seg_root or seg_config:
-        if seg_config:
-            train_pairs, num_classes, reduce = mmseg_pairs(seg_config, 'train')
-            val_pairs, _, _ = mmseg_pairs(seg_config, 'val')
-        else:
-            train_pairs, val_pairs, reduce = folder_pairs(seg_root, 'train'), \
-                folder_pairs(seg_root, 'val'), False
-            num_classes = None
-        train = load_pairs(train_pairs, seg_size, reduce)
-        val = load_pairs(val_pairs, seg_size, reduce)
-        num_classes = num_classes or count_classes(train[1], val[1])
-        metrics.update(evaluate_segmentation(model, train, val, level, num_classes,
-                                             batch_size, progress=progress))
-        metrics['seg/num_classes'] = num_classes
-        metrics['seg/num_train'], metrics['seg/num_val'] = len(train_pairs), len(val_pairs)
-        val_feats = features_of(model, val[0][:8], level, batch_size)
-        save_png(osp.join(pictures, 'pca_seg_val.png'), pca_grid(val[0][:8], val_feats))
+        seg = build_protocol('segmentation', dict(level=level, seed=seed, size=seg_size))
+        out = seg.run(ev)
+        settings = out.pop('settings')
+        metrics.update(out)
+        metrics['seg/num_classes'] = settings['num_classes']
+        metrics['seg/num_train'] = settings['train_images']
+        metrics['seg/num_val'] = settings['val_images']
+        save_png(osp.join(pictures, 'pca_seg_val.png'), pca_grid(
+            ev.pairs('val', seg.size)[0][:8], ev.features('val', level, seg.size)[:8]))
     metrics['seconds'] = round(time.perf_counter() - start, 2)
     os.makedirs(work_dir, exist_ok=True)
     with open(osp.join(work_dir, 'metrics.json'), 'w') as f:
@@ -105,106 +119,37 @@ def dense_eval(model, work_dir: str, images: Optional[str] = None, level: str = 
     return metrics
 
 
-PROTOCOLS = ('hummingbird', 'overcluster', 'linear', 'correspondence', 'health')
-
-
-def labelled_pairs(seg_root: Optional[str], seg_config: Optional[str],
-                   train_list: Optional[str] = None):
-    """``(train pairs, val pairs, num_classes or None, reduce_zero_label)`` of a labelled set;
-    ``train_list``: a file of training names (one per line, extension optional), e.g. a
-    Hummingbird training fraction."""
-    if seg_config:
-        train_pairs, num_classes, reduce = mmseg_pairs(seg_config, 'train')
-        val_pairs, _, _ = mmseg_pairs(seg_config, 'val')
-    elif seg_root:
-        train_pairs, val_pairs = folder_pairs(seg_root, 'train'), folder_pairs(seg_root, 'val')
-        num_classes, reduce = None, False
-    else:
-        raise ValueError('this protocol needs a labelled set: --seg-root or --seg-config')
-    if train_list:
-        names = {osp.splitext(osp.basename(line.split()[0]))[0]
-                 for line in open(train_list).read().splitlines() if line.strip()}
-        kept = [p for p in train_pairs if osp.splitext(osp.basename(p[0]))[0] in names]
-        if len(kept) != len(names):
-            raise ValueError(f'{train_list!r} names {len(names)} training images; '
-                             f'{len(kept)} of them are in the labelled set')
-        train_pairs = kept
-    return train_pairs, val_pairs, num_classes, reduce
-
-
-def run_protocols(model, protocols, work_dir: str, level: str = 'C4',
+def run_protocols(model, protocols: Sequence[str], work_dir: str, level: str = DEFAULT_LEVEL,
                   images: Optional[str] = None, seg_root: Optional[str] = None,
                   seg_config: Optional[str] = None, options: Optional[dict] = None,
                   baseline=None, state=None, scalars_json: Optional[str] = None,
                   progress: bool = True) -> Dict[str, object]:
-    """Run the named protocols; write one ``metrics.json`` naming each protocol with its
-    settings beside its numbers.
+    """Run the named protocols on one :class:`~.protocols.base.EvalRun`; write one
+    ``metrics.json`` naming each protocol with its settings beside its numbers.
 
-    ``options`` (all optional): ``size`` (hummingbird 224, overcluster / linear 448),
-    ``passes`` (2), ``memory_size``, ``k`` (30), ``train_list``, ``resolution`` (100 or
-    ``'full'``), ``epochs`` (25), ``ks`` (overcluster K values), ``seeds``, ``view_size``,
-    ``num_images``, ``pairs_per_image`` (1), ``seed``, ``batch_size``.
+    Args:
+        protocols: Registered names (:func:`protocol_names`).
+        options: Protocol options by name (each protocol takes those it declares, e.g.
+            ``size`` is Hummingbird's, the overclustering's and the linear probe's, each with
+            its own default; None values keep the defaults) and the run's ``train_list`` and
+            ``batch_size``. A name no protocol declares is refused.
+        baseline / state / scalars_json: For ``health``.
     """
-    from tqdm import tqdm
-    from .health import health_check
-    from .hummingbird import evaluate_hummingbird
-    from .linear_protocol import linear_probe_protocol
-    from .overcluster import overcluster
     opts = dict(options or {})
-    bar = (lambda items: tqdm(items, leave=False)) if progress else None
-    unknown = [p for p in protocols if p not in PROTOCOLS]
+    declared = {o for names in protocol_options().values() for o in names}
+    unknown = sorted(set(opts) - declared - set(RUN_OPTIONS))
     if unknown:
-        raise ValueError(f'unknown protocol(s) {unknown}; expected some of {PROTOCOLS}')
+        raise ValueError(f'unknown protocol option(s) {unknown}; the protocols take '
+                         f'{sorted(declared)} and the run {list(RUN_OPTIONS)}')
+    ev = EvalRun(model, images, seg_root, seg_config, opts.pop('train_list', None), baseline,
+                 state, scalars_json, opts.pop('batch_size', None) or BATCH_SIZE, progress)
+    built = {name: build_protocol(name, dict(opts, level=level)) for name in protocols}
+    for name, protocol in built.items():  # every input checked before anything runs
+        ev.check(name, protocol)
     results: Dict[str, object] = dict(level=level)
-    seed, batch = opts.get('seed', 0), opts.get('batch_size', 16)
-    needs_labels = [p for p in protocols if p in ('hummingbird', 'overcluster', 'linear')]
-    if needs_labels:
-        train_pairs, val_pairs, num_classes, reduce = labelled_pairs(
-            seg_root, seg_config, opts.get('train_list'))
-        if num_classes is None:  # 1 + the largest label of any mask, at full resolution
-            num_classes = max(mask_max(m) for _, m in train_pairs + val_pairs) + 1
-    for name in protocols:
+    for name, protocol in built.items():
         start = time.perf_counter()
-        if name == 'hummingbird':
-            out = evaluate_hummingbird(model, level, train_pairs, val_pairs, num_classes,
-                                       opts.get('size', 224), opts.get('passes', 2),
-                                       opts.get('memory_size'), opts.get('k', 30), 0.02,
-                                       seed, reduce_zero_label=reduce, batch_size=batch,
-                                       progress=bar)
-        elif name == 'overcluster':
-            size = opts.get('size', 448)
-            val_images, val_labels = load_pairs(val_pairs, size, reduce)
-            feats = features_of(model, val_images, level, batch).cpu()
-            out = dict(protocol='overcluster', **overcluster(
-                feats, val_labels, num_classes, opts.get('ks'),
-                opts.get('seeds', (0, 1, 2, 3, 4))))
-            out['settings'].update(size=size, level=level, val_images=len(val_pairs),
-                                   num_classes=num_classes)
-        elif name == 'linear':
-            out = linear_probe_protocol(
-                lambda x: features_of(model, x, level, batch), train_pairs, val_pairs,
-                num_classes, opts.get('size', 448), opts.get('resolution', 100),
-                opts.get('epochs', 25), seed=seed, batch_size=batch, reduce_zero_label=reduce,
-                progress=bar, level=level)
-        elif name == 'correspondence':
-            if not images:
-                raise ValueError('the correspondence protocol needs --images')
-            paths = list_images(images, opts.get('num_images'))
-            per_image = opts.get('pairs_per_image', 1)
-            corr, _ = evaluate_correspondence(model, load_images(paths) * per_image, level,
-                                              opts.get('view_size', 224), seed, batch)
-            out = dict(protocol='correspondence', **corr,
-                       settings=dict(level=level, view_size=opts.get('view_size', 224),
-                                     seed=seed, images=len(paths),
-                                     pairs=len(paths) * per_image))
-        else:  # health
-            if not images or baseline is None:
-                raise ValueError('the health protocol needs held-out --images and a '
-                                 'random-init baseline')
-            paths = list_images(images, opts.get('num_images'))
-            out = dict(protocol='health', **health_check(
-                model, baseline, load_images(paths), level, opts.get('view_size', 224),
-                seed, batch, state, scalars_json, opts.get('pairs_per_image', 1)))
+        out = dict(protocol=name, **protocol.run(ev))
         out['seconds'] = round(time.perf_counter() - start, 2)
         results[name] = out
     os.makedirs(work_dir, exist_ok=True)
@@ -215,8 +160,9 @@ def run_protocols(model, protocols, work_dir: str, level: str = 'C4',
 
 def summary_line(metrics: Dict[str, float]) -> str:
     """One line: the headline numbers that exist."""
-    keys = ('corr/pck@1', 'corr/pck@2', 'corr/mean_err', 'corr/pck@1_chance',
-            'seg/linear_miou', 'seg/knn_miou')
+    keys = ['corr/pck@1', 'corr/pck@2', 'corr/mean_err', 'corr/pck@1_chance']
+    readouts = readout_keys(metrics)
+    keys += [readouts[kind] for kind in ('linear', 'knn') if kind in readouts]
     parts = [f'{k} {metrics[k]:.4f}' for k in keys if k in metrics]
     return f"dense eval ({metrics.get('level')}): " + ', '.join(parts) + \
         f" ({metrics.get('seconds')} s)"

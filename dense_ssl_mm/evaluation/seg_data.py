@@ -1,17 +1,17 @@
 """Labelled sets for the frozen-feature segmentation protocol: a plain folder or an mmseg
 dataset config, both read into fixed-size tensors."""
 import os.path as osp
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
+from dense_ssl_mm.image_ops.resize import resize_antialiased
 from dense_ssl_mm.utils.files import MASK_EXTENSIONS, find_by_stem, list_image_files
-from .segmentation import IGNORE
+from .metrics.miou import IGNORE
 from .views import to_tensor
 
 Pairs = List[Tuple[str, str]]
@@ -70,10 +70,36 @@ def mmseg_pairs(config: str, split: str) -> Tuple[Pairs, int, bool]:
     return pairs, len(dataset.metainfo['classes']), bool(ds_cfg.get('reduce_zero_label', False))
 
 
-def load_pairs(pairs: Pairs, size: int, reduce_zero_label: bool = False
-               ) -> Tuple[Tensor, Tensor]:
+def check_mask(mask: np.ndarray, image_shape, image_path: str, mask_path: str,
+               num_classes: Optional[int] = None) -> None:
+    """Refuse a mask that does not fit its image (one line naming both files and sizes) or
+    that holds a class id outside ``[0, num_classes)`` (255 = ignore)."""
+    if mask.shape[:2] != tuple(image_shape[:2]):
+        raise ValueError(f'mask {mask_path!r} is {mask.shape[1]} x {mask.shape[0]} but its '
+                         f'image {image_path!r} is {image_shape[1]} x {image_shape[0]} '
+                         '(width x height); a mask must have its image\'s size')
+    if num_classes is not None:
+        ids = mask[mask != IGNORE]
+        if ids.size and (int(ids.max()) >= num_classes or int(ids.min()) < 0):
+            bad = int(ids.max()) if int(ids.max()) >= num_classes else int(ids.min())
+            raise ValueError(f'mask {mask_path!r} holds class id {bad}, outside the '
+                             f'{num_classes} classes [0, {num_classes}) (255 = ignore)')
+
+
+def reduce_zero(mask: np.ndarray) -> np.ndarray:
+    """mmseg's ``reduce_zero_label``: 0 -> 255 (ignore), k -> k - 1, 255 stays 255."""
+    mask = np.where(mask == 0, IGNORE, mask.astype(np.int64) - 1)
+    mask[mask == IGNORE - 1] = IGNORE
+    return mask
+
+
+def load_pairs(pairs: Pairs, size: int, reduce_zero_label: bool = False,
+               num_classes: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """Images ``(N, 3, size, size)`` in [0, 255] (antialiased resize) and label maps
-    ``(N, size, size)`` uint8 (nearest resize; ``reduce_zero_label``: 0 -> 255, k -> k - 1)."""
+    ``(N, size, size)`` uint8 (nearest resize; ``reduce_zero_label``: 0 -> 255, k -> k - 1).
+
+    A mask of another size than its image, or (given ``num_classes``) with a class id
+    outside ``[0, num_classes)`` after the reduction, is refused naming the file."""
     images, labels = [], []
     for image_path, mask_path in pairs:
         img = cv2.imread(image_path, cv2.IMREAD_COLOR)
@@ -86,14 +112,15 @@ def load_pairs(pairs: Pairs, size: int, reduce_zero_label: bool = False
         if mask.ndim == 3:
             raise ValueError(f'mask {mask_path!r} has {mask.shape[2]} channels; expected a '
                              'single-channel label map (class index per pixel, 255 = ignore)')
-        tensor = to_tensor(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))[None]
-        images.append(F.interpolate(tensor, size=(size, size), mode='bilinear',
-                                    align_corners=False, antialias=True)[0])
-        mask = cv2.resize(mask, (size, size), interpolation=cv2.INTER_NEAREST).astype(np.int64)
+        mask = mask.astype(np.int64)
         if reduce_zero_label:
-            mask = np.where(mask == 0, IGNORE, mask - 1)
-            mask[mask == IGNORE - 1] = IGNORE
-        labels.append(torch.from_numpy(mask.astype(np.uint8)))
+            mask = reduce_zero(mask)
+        check_mask(mask, img.shape, image_path, mask_path, num_classes)
+        tensor = to_tensor(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))[None]
+        images.append(resize_antialiased(tensor, (size, size))[0])
+        mask = cv2.resize(mask.astype(np.uint8), (size, size),
+                          interpolation=cv2.INTER_NEAREST)
+        labels.append(torch.from_numpy(mask))
     return torch.stack(images), torch.stack(labels)
 
 

@@ -88,7 +88,7 @@ def test_seeds_aggregate_to_mean_and_half_range():
 
 
 def test_held_out_images_from_a_list_file(tmp_path):
-    from dense_ssl_mm.evaluation.report import list_images
+    from dense_ssl_mm.evaluation.images import list_images
     listed = list_images(osp.join(DEMO, 'heldout_photos.txt'))
     assert [osp.basename(p) for p in listed] == ['chelsea.jpg', 'coffee.jpg']
     trained = list_images(osp.join(DEMO, 'train_photos.txt'))

@@ -5,10 +5,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dense_ssl_mm.evaluation.hummingbird import (augment_pair, build_memory, crop_params,
-                                                 hummingbird_predict, hungarian_miou, nearest,
-                                                 sample_cells, soft_cell_labels,
-                                                 transfer_labels)
+from dense_ssl_mm.evaluation.metrics.knn import nearest, transfer_labels
+from dense_ssl_mm.evaluation.protocols.hummingbird import (CROP_RATIO, CROP_SCALE,
+                                                           augment_pair, build_memory,
+                                                           hummingbird_predict,
+                                                           hungarian_miou, sample_cells,
+                                                           soft_cell_labels)
+from dense_ssl_mm.geometry.crop_boxes import TorchDraws, draw_crop_box
 
 
 def test_label_transfer_equals_a_loop_over_the_formula():
@@ -71,13 +74,19 @@ def test_cell_sampling_equals_the_reference_rule_by_loops():
 
 def test_crop_params_follow_torchvision_rule():
     gen = torch.Generator().manual_seed(3)
+
+    def crop_params(height, width):
+        (x1, y1, x2, y2), _ = draw_crop_box(height, width, CROP_SCALE, CROP_RATIO,
+                                            TorchDraws(gen))
+        return int(y1), int(x1), int(y2 - y1), int(x2 - x1)
+
     areas = []
     for _ in range(500):
-        top, left, h, w = crop_params(100, 150, gen)
+        top, left, h, w = crop_params(100, 150)
         assert 0 <= top and top + h <= 100 and 0 <= left and left + w <= 150
         areas.append(h * w / 15000)
     assert min(areas) >= 0.45 and max(areas) <= 1.0  # scale 0.5-2.0 capped by the image
-    assert crop_params(10, 1000, gen)[2:] == (10, 13)  # no fit: centred, ratio clamped 4/3
+    assert crop_params(10, 1000)[2:] == (10, 13)  # no fit: centred, ratio clamped 4/3
 
 
 def test_hungarian_miou_by_hand():
@@ -116,12 +125,13 @@ def test_end_to_end_retrieval_recovers_colour_classes():
     memory, mem_labels = build_memory(colour_features, train, 64, 3, passes=2,
                                       memory_size=300, batch_size=4)
     assert memory.shape[0] == 6 * 2 * 25  # K = 300 // (6 x 2) = 25 cells per image
-    pred = hummingbird_predict(colour_features, memory, mem_labels, val_images, k=5)
+    pred = hummingbird_predict(colour_features, memory, mem_labels, val_images, k=5,
+                               temperature=0.02)
     assert hungarian_miou(pred, val_labels, 3)['miou'] > 0.85
     noise = torch.randn(2000, memory.shape[1])  # features that know nothing
     rand_pred = hummingbird_predict(lambda x: F.avg_pool2d(torch.randn(x.shape), 8), noise,
                                     mem_labels[torch.randint(0, len(mem_labels), (2000, ))],
-                                    val_images, k=5)
+                                    val_images, k=5, temperature=0.02)
     assert hungarian_miou(rand_pred, val_labels, 3)['miou'] < 0.6
 
 
@@ -152,7 +162,7 @@ def write_scenes(folder, count, gen, size=48):
 
 
 def test_linear_protocol_learns_colour_classes_at_its_resolution(tmp_path):
-    from dense_ssl_mm.evaluation.linear_protocol import linear_probe_protocol
+    from dense_ssl_mm.evaluation.protocols.linear import linear_probe_protocol
     gen = torch.Generator().manual_seed(6)
     train, val = write_scenes(tmp_path / 't', 8, gen), write_scenes(tmp_path / 'v', 3, gen)
 

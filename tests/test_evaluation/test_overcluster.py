@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from dense_ssl_mm.evaluation.matching import confusion_matrix, match_ids, matched_miou
-from dense_ssl_mm.evaluation.overcluster import kmeans, overcluster, pca_reduce
+from dense_ssl_mm.evaluation.metrics.matching import match_ids, matched_miou
+from dense_ssl_mm.evaluation.metrics.miou import confusion_matrix
+from dense_ssl_mm.evaluation.protocols.overcluster import kmeans, overcluster, pca_reduce
 
 
 def test_many_to_one_and_hungarian_by_hand():

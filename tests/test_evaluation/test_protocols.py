@@ -4,10 +4,10 @@ import math
 import pytest
 import torch
 
-from dense_ssl_mm.evaluation import (knn_segmentation, linear_probe_segmentation,
-                                     make_view_batch, match_errors, mean_iou, summarize)
+from dense_ssl_mm.evaluation import (knn_readout, linear_readout, make_view_batch,
+                                     match_errors, miou, summarize)
 from dense_ssl_mm.evaluation.views import EVAL_VIEW_PIPELINE, eval_view_spec
-from dense_ssl_mm.models.utils import cell_centers
+from dense_ssl_mm.geometry.correspondence import cell_centers
 
 
 def random_geometry(n, seed, image=(300, 400)):
@@ -115,12 +115,12 @@ def test_linear_probe_separates_a_linearly_separable_set():
     labels = ((a > 0).long() + 2 * (b > 0).long()).to(torch.uint8)  # four quadrants
     labels[(a.abs() < 0.15) | (b.abs() < 0.15)] = 255  # a margin: no cell on a border
     # labels at feature resolution: no upsampling blur
-    pred = linear_probe_segmentation(feats, labels, feats, num_classes=4, steps=300)
-    assert mean_iou(pred, labels, 4)['miou'] > 0.97
+    pred = linear_readout(feats, labels, feats, num_classes=4, steps=300, lr=0.01)
+    assert miou(pred, labels, 4, 'present')['miou'] > 0.97
     # with labels unrelated to the features it cannot do the same
     shuffled = labels.flatten()[torch.randperm(labels.numel())].view_as(labels)
-    pred = linear_probe_segmentation(feats, shuffled, feats, num_classes=4, steps=300)
-    assert mean_iou(pred, shuffled, 4)['miou'] < 0.7
+    pred = linear_readout(feats, shuffled, feats, num_classes=4, steps=300, lr=0.01)
+    assert miou(pred, shuffled, 4, 'present')['miou'] < 0.7
 
 
 def test_knn_transfer_is_exact_on_duplicated_images():
@@ -131,25 +131,26 @@ def test_knn_transfer_is_exact_on_duplicated_images():
     feats = prototypes[labels_cells].permute(0, 3, 1, 2) + noise
     labels = labels_cells.repeat_interleave(8, 1).repeat_interleave(8, 2).to(torch.uint8)
     labels[:, :2, :] = 255  # ignored pixels are left out of the bank and the score
-    pred = knn_segmentation(feats, labels, feats, labels.shape[-2:], num_classes=3, k=5)
+    pred = knn_readout(feats, labels, feats, labels.shape[-2:], num_classes=3, k=5,
+                       temperature=0.07)
     valid = labels != 255
     assert bool((pred[valid] == labels[valid].long()).float().mean() > 0.9)
     assert (pred[:, 4::8, 4::8][labels[:, 4::8, 4::8] != 255] ==
             labels[:, 4::8, 4::8][labels[:, 4::8, 4::8] != 255].long()).all()
 
 
-def test_mean_iou_worked_by_hand():
+def test_miou_over_present_classes_worked_by_hand():
     labels = torch.tensor([[0, 0, 1, 1, 255]], dtype=torch.uint8)
     pred = torch.tensor([[0, 1, 1, 1, 0]])
     # class 0: inter 1, union 2 -> 0.5; class 1: inter 2, union 3 -> 2/3
-    scores = mean_iou(pred, labels, 2)
+    scores = miou(pred, labels, 2, 'present')
     assert scores['miou'] == pytest.approx((0.5 + 2 / 3) / 2)
     assert scores['acc'] == pytest.approx(3 / 4)
-    assert not math.isnan(mean_iou(pred, labels, 5)['miou'])
+    assert not math.isnan(miou(pred, labels, 5, 'present')['miou'])
 
 
 def test_chance_counted_by_rows_equals_a_brute_force_count():
-    from dense_ssl_mm.evaluation.correspondence_pck import chance_within
+    from dense_ssl_mm.evaluation.metrics.pck import chance_within
     gen = torch.Generator().manual_seed(0)
     for size in [(7, 7), (14, 9), (56, 56)]:
         # points inside and just outside the map

@@ -1,4 +1,4 @@
-"""Label-free correspondence: does a feature find its own image point in another view?
+"""Correspondence PCK: does a feature find its own image point in another view?
 
 For every cell of view 1 whose centre is visible in view 2, the nearest neighbour (cosine)
 among view 2's cells is compared with the true location of that image point in view 2 (from
@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from dense_ssl_mm.models.utils import cell_centers, project_points
+from dense_ssl_mm.geometry.correspondence import cell_centers, project_points
 
 
 def true_locations(boxes1: Tensor, flips1: Tensor, size1: Tuple[int, int], boxes2: Tensor,

@@ -8,45 +8,18 @@ ids (columns); **Hungarian** matching maximises the summed IoU of a one-to-one a
 *precise* for (``TP / predicted pixels``), so several clusters may form one class. The mIoU
 is the mean over all ``G`` classes (a class with no pixel anywhere counts 0).
 """
-from typing import Dict
+from typing import Dict, Optional
 
 import torch
 from torch import Tensor
 
-IGNORE = 255
+from .miou import confusion_matrix, iou_scores
+
 MODES = ('hungarian', 'many_to_one', 'identity')
 
 
-def faiss_backend(backend: str):
-    """The ``faiss`` module when ``backend`` asks for it (``'faiss'``: required; ``'auto'``:
-    when installed), else None (``'torch'``, or ``'auto'`` without faiss)."""
-    if backend not in ('auto', 'faiss', 'torch'):
-        raise ValueError(f"backend must be 'auto', 'faiss' or 'torch', got {backend!r}")
-    if backend == 'torch':
-        return None
-    try:
-        import faiss
-    except ImportError:
-        if backend == 'faiss':
-            raise
-        return None
-    return faiss
-
-
-def confusion_matrix(pred: Tensor, labels: Tensor, num_classes: int,
-                     num_pred: int) -> Tensor:
-    """``(G, P)`` float64 pixel counts of (class, predicted id), ignoring label 255."""
-    valid = labels != IGNORE
-    t, p = labels[valid].long(), pred[valid].long()
-    if t.numel() and (int(t.max()) >= num_classes or int(p.max()) >= num_pred):
-        raise ValueError(f'labels must lie in [0, {num_classes}) and predictions in '
-                         f'[0, {num_pred}); got up to {int(t.max())} and {int(p.max())}')
-    counts = torch.bincount(t * num_pred + p, minlength=num_classes * num_pred)
-    return counts.reshape(num_classes, num_pred).double()
-
-
 def match_ids(confusion: Tensor, mode: str = 'hungarian') -> Tensor:
-    """``(P,)`` class of every predicted id."""
+    """``(P,)`` class of every predicted id of a ``(G, P)`` confusion matrix."""
     num_classes, num_pred = confusion.shape
     if mode == 'identity':
         if num_pred != num_classes:
@@ -60,21 +33,32 @@ def match_ids(confusion: Tensor, mode: str = 'hungarian') -> Tensor:
         raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
     from scipy.optimize import linear_sum_assignment
     iou = confusion / (rows + cols - confusion).clamp(min=1e-8)
-    gt, pred = linear_sum_assignment(1.0 - iou.numpy())
+    gt, pred = linear_sum_assignment(1.0 - iou.cpu().numpy())
     mapping = torch.zeros(num_pred, dtype=torch.long)
     mapping[torch.as_tensor(pred, dtype=torch.long)] = torch.as_tensor(gt, dtype=torch.long)
     return mapping
 
 
-def matched_miou(pred: Tensor, labels: Tensor, num_classes: int, num_pred: int = None,
-                 mode: str = 'hungarian') -> Dict[str, object]:
-    """mIoU (over all classes) after matching predicted ids to classes."""
+def matched_miou(pred: Tensor, labels: Tensor, num_classes: int,
+                 num_pred: Optional[int] = None, mode: str = 'hungarian') -> Dict[str, object]:
+    """mIoU over all classes after matching predicted ids to classes.
+
+    Args:
+        pred: Predicted ids in ``[0, num_pred)``, any shape.
+        labels: Classes of the same shape (255 ignored).
+        num_classes: ``G``.
+        num_pred: ``P`` (default ``G``).
+        mode: One of :data:`MODES`.
+
+    Returns:
+        ``miou``, ``per_class_iou`` and ``identity_mapping`` (the matching kept every id).
+    """
     num_pred = num_pred or num_classes
-    confusion = confusion_matrix(pred, labels, num_classes, num_pred)
+    confusion = confusion_matrix(pred, labels, num_classes, num_pred).cpu()
     mapping = match_ids(confusion, mode)
     folded = torch.zeros(num_classes, num_classes, dtype=torch.float64)
     folded.index_add_(1, mapping, confusion)
-    tp = folded.diag()
-    iou = tp / (folded.sum(0) + folded.sum(1) - tp).clamp(min=1e-8)
+    scores = iou_scores(folded, 'all')
     identity = num_pred == num_classes and torch.equal(mapping, torch.arange(num_pred))
-    return dict(miou=float(iou.mean()), per_class_iou=iou.tolist(), identity_mapping=identity)
+    return dict(miou=scores['miou'], per_class_iou=scores['per_class_iou'],
+                identity_mapping=identity)

@@ -8,16 +8,58 @@ and the ground truth resized (nearest) to 100 x 100, ignored pixels dropped; ``K
 of classes with Hungarian matching on IoU, ``K`` > classes (100 / 300 / 500) with
 many-to-one matching by precision; mIoU averaged over the seeds.
 """
-from typing import Dict, Optional, Sequence
+import dataclasses
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .matching import faiss_backend, matched_miou
+from dense_ssl_mm.registry import PROTOCOLS
+from ..metrics.knn import faiss_backend
+from ..metrics.matching import matched_miou
+from .base import EvalRun, Protocol
 
-SEEDS = (0, 1, 2, 3, 4)
+
+@PROTOCOLS.register_module(name='overcluster')
+@dataclasses.dataclass
+class Overcluster(Protocol):
+    """k-means of the validation features matched to the classes (module docstring):
+    ``miou_k{K}`` for each ``K``.
+
+    Args:
+        size: Side of the square validation images (the reference: 448).
+        ks: The ``K`` values (None: the number of classes, Hungarian, and 100 / 300 / 500
+            where there are that many cells, many-to-one).
+        seeds: k-means seeds (the mIoU is their mean).
+        pca_dims: PCA dimensions after per-channel standardisation.
+        eval_size: Side of the cluster and label maps that are scored.
+        iters: Lloyd iterations.
+        restarts: k-means++ restarts per seed (the lowest inertia kept).
+        backend: ``'faiss'``, ``'torch'`` or ``'auto'``.
+    """
+
+    size: int = 448
+    ks: Optional[Tuple[int, ...]] = None
+    seeds: Tuple[int, ...] = (0, 1, 2, 3, 4)
+    pca_dims: int = 50
+    eval_size: int = 100
+    iters: int = 100
+    restarts: int = 5
+    backend: str = 'auto'
+
+    needs = ('labels', )
+
+    def run(self, ev: EvalRun) -> Dict[str, object]:
+        _, val_pairs, num_classes, _ = ev.labelled()
+        feats = ev.features('val', self.level, self.size)
+        out = overcluster(feats, ev.pairs('val', self.size)[1], num_classes, self.ks,
+                          self.seeds, self.pca_dims, self.eval_size, self.iters,
+                          self.restarts, self.backend, ev.class_source)
+        out['settings'] = self.settings(**out['settings'], val_images=len(val_pairs),
+                                        num_classes=num_classes)
+        return out
 
 
 def pca_reduce(x: Tensor, dims: int = 50) -> Tensor:
@@ -82,16 +124,26 @@ def _kmeans_pp(x: Tensor, k: int, gen: torch.Generator) -> Tensor:
 
 
 def overcluster(features: Tensor, labels: Tensor, num_classes: int,
-                ks: Optional[Sequence[int]] = None, seeds: Sequence[int] = SEEDS,
-                pca_dims: int = 50, eval_size: int = 100, iters: int = 100,
-                restarts: int = 5, backend: str = 'auto') -> Dict[str, object]:
-    """mIoU of k-means clusters of ``(N, C, h, w)`` features against ``(N, H, W)`` labels.
+                ks: Optional[Sequence[int]] = Overcluster.ks,
+                seeds: Sequence[int] = Overcluster.seeds,
+                pca_dims: int = Overcluster.pca_dims, eval_size: int = Overcluster.eval_size,
+                iters: int = Overcluster.iters, restarts: int = Overcluster.restarts,
+                backend: str = Overcluster.backend, class_source: Optional[str] = None
+                ) -> Dict[str, object]:
+    """mIoU of k-means clusters of ``(N, C, h, w)`` features against ``(N, H, W)`` labels
+    (options and their defaults: :class:`Overcluster`; ``class_source``: where the class
+    count came from, said when a ``K`` is below it).
 
     Returns:
         ``miou_k{K}`` (mean over seeds) and ``miou_k{K}_seeds`` for each ``K`` in ``ks``
         (default: the number of classes, Hungarian; and 100 / 300 / 500 where there are that
         many cells, many-to-one), with the settings.
     """
+    too_few = [k for k in (ks or ()) if k < num_classes]
+    if too_few:
+        source = f' ({class_source})' if class_source else ''
+        raise ValueError(f'overclustering needs K >= the {num_classes} classes{source}, got '
+                         f'{too_few[0]}')
     n, c, h, w = features.shape
     reduced = pca_reduce(features.permute(0, 2, 3, 1).reshape(-1, c), pca_dims)
     target = F.interpolate(labels[:, None].float(), size=(eval_size, eval_size),
@@ -101,8 +153,6 @@ def overcluster(features: Tensor, labels: Tensor, num_classes: int,
     out: Dict[str, object] = {}
     for k in ks:
         mode = 'hungarian' if k == num_classes else 'many_to_one'
-        if k < num_classes:
-            raise ValueError(f'overclustering needs K >= the {num_classes} classes, got {k}')
         scores = []
         for seed in seeds:
             ids = kmeans(reduced, k, iters, restarts, seed, backend).view(n, 1, h, w)

@@ -1,0 +1,24 @@
+"""The registered evaluation protocols, one file each (:data:`dense_ssl_mm.registry.PROTOCOLS`).
+
+============== ============================================================================
+name           what it measures
+============== ============================================================================
+correspondence label-free correspondence PCK between two views (:mod:`.correspondence`)
+health         monitors and a verdict of a pretraining run (:mod:`.health`)
+segmentation   the quick kNN / linear read-out of ``dense_eval`` (:mod:`.segmentation`)
+hummingbird    dense retrieval as open-hummingbird-eval (:mod:`.hummingbird`)
+overcluster    k-means matched to the classes, as Leopart / NeCo (:mod:`.overcluster`)
+linear         the NeCo / Leopart linear probe (:mod:`.linear`)
+============== ============================================================================
+"""
+from .base import EvalRun, Protocol
+from .correspondence import Correspondence, evaluate_correspondence
+from .health import Health
+from .hummingbird import Hummingbird
+from .linear import Linear, linear_probe_protocol
+from .overcluster import Overcluster, overcluster
+from .segmentation import SegmentationReadout, knn_readout, linear_readout
+
+__all__ = ['Correspondence', 'EvalRun', 'Health', 'Hummingbird', 'Linear', 'Overcluster',
+           'Protocol', 'SegmentationReadout', 'evaluate_correspondence', 'knn_readout',
+           'linear_probe_protocol', 'linear_readout', 'overcluster']
