@@ -1,0 +1,152 @@
+"""The evaluation protocols as registered modules: options documented with one default each,
+read-out names that say their options, features extracted once per run, and bad labelled
+sets refused naming the file."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from PIL import Image
+
+from dense_ssl_mm.evaluation import (build_eval_model, build_protocol, dense_eval, load_pairs,
+                                     protocol_names, run_protocols)
+from dense_ssl_mm.evaluation.protocols import Protocol, SegmentationReadout
+from dense_ssl_mm.evaluation.protocols.hummingbird import PairReader
+from dense_ssl_mm.registry import PROTOCOLS
+from ..conftest import DEMO_IMAGES
+from ..helpers import tiny_model_cfg
+
+SIZE, TRAIN, VAL, BATCH = 32, 5, 3, 2
+
+
+def write_folder(root, train=TRAIN, val=VAL, size=SIZE, seed=0):
+    """A labelled folder layout of three-class block scenes (image colour = class)."""
+    gen = np.random.default_rng(seed)
+    colours = np.array([[200, 40, 40], [40, 200, 40], [40, 40, 200]], np.uint8)
+    for split, count in (('train', train), ('val', val)):
+        (root / 'images' / split).mkdir(parents=True)
+        (root / 'masks' / split).mkdir(parents=True)
+        for i in range(count):
+            labels = gen.integers(0, 3, (4, 4)).repeat(size // 4, 0).repeat(size // 4, 1)
+            Image.fromarray(colours[labels]).save(root / 'images' / split / f'{i}.png')
+            Image.fromarray(labels.astype(np.uint8)).save(root / 'masks' / split / f'{i}.png')
+    return root
+
+
+def tiny_model():
+    return build_eval_model(Config(dict(model=tiny_model_cfg(), default_scope='dense_ssl_mm')))
+
+
+def count_backbone_images(model):
+    """Wrap the backbone's forward: ``calls`` (forward passes) and ``images`` (their sizes)."""
+    counts = dict(calls=0, images=0)
+    forward = model.backbone.forward
+
+    def counting(x, *args, **kwargs):
+        counts['calls'] += 1
+        counts['images'] += x.shape[0]
+        return forward(x, *args, **kwargs)
+
+    model.backbone.forward = counting
+    return counts
+
+
+def test_the_registry_holds_every_protocol_with_documented_options():
+    assert protocol_names() == ['correspondence', 'health', 'hummingbird', 'linear',
+                                'overcluster', 'segmentation']
+    for name in protocol_names():
+        cls = PROTOCOLS.get(name)
+        assert issubclass(cls, Protocol) and dataclasses.is_dataclass(cls), name
+        docs = ''.join(c.__doc__ or '' for c in cls.__mro__)
+        for field in dataclasses.fields(cls):
+            assert f'{field.name}:' in docs or f'{field.name} /' in docs, (name, field.name)
+            assert field.default is not dataclasses.MISSING, (name, field.name)
+
+
+def test_none_options_keep_the_protocols_own_defaults():
+    hb = build_protocol('hummingbird', dict(size=None, k=None, level='C5', epochs=3))
+    assert (hb.size, hb.k, hb.temperature, hb.level) == (224, 30, 0.02, 'C5')
+    seg = build_protocol('segmentation', dict(size=None))
+    assert (seg.size, seg.knn_k, seg.knn_temperature, seg.probe_steps) == (224, 20, 0.07, 300)
+    assert build_protocol('linear', dict(size=None)).size == 448
+    with pytest.raises(ValueError, match=r"unknown protocol 'hummingbrd'; expected one of"):
+        build_protocol('hummingbrd')
+    with pytest.raises(ValueError, match='Hummingbird: level must be one of'):
+        build_protocol('hummingbird', dict(level='C7'))
+
+
+def test_read_out_names_say_their_options():
+    assert SegmentationReadout().names() == {
+        'knn_miou': 'seg/knn_miou@k20,T0.07', 'knn_acc': 'seg/knn_acc@k20,T0.07',
+        'linear_miou': 'seg/linear_miou@adam300,lr0.01',
+        'linear_acc': 'seg/linear_acc@adam300,lr0.01'}
+    other = SegmentationReadout(knn_k=30, knn_temperature=0.02).names()
+    assert other['knn_miou'] == 'seg/knn_miou@k30,T0.02'
+
+
+def test_unknown_options_and_missing_inputs_are_refused_before_running(tmp_path):
+    model = tiny_model()
+    with pytest.raises(ValueError, match=r"unknown protocol option\(s\) \['sise'\]"):
+        run_protocols(model, ['overcluster'], str(tmp_path), options=dict(sise=3))
+    with pytest.raises(ValueError, match='the overcluster protocol needs a labelled set'):
+        run_protocols(model, ['correspondence', 'overcluster'], str(tmp_path),
+                      images=DEMO_IMAGES, progress=False)
+
+
+def test_protocols_sharing_a_layer_and_size_extract_the_features_once(tmp_path):
+    """The read-out, the overclustering and the linear probe at one size: the validation
+    features are computed once for the three, the read-out's training features once; only
+    the linear probe's augmented training crops add forwards (one pass per epoch)."""
+    root = write_folder(tmp_path / 'set')
+    model = tiny_model()
+    counts = count_backbone_images(model)
+    epochs = 2
+    out = run_protocols(model, ['segmentation', 'overcluster', 'linear'], str(tmp_path / 'a'),
+                        seg_root=str(root), progress=False,
+                        options=dict(size=SIZE, epochs=epochs, ks=[3], seeds=(0, ),
+                                     batch_size=BATCH))
+    per_pass = math.ceil(TRAIN / BATCH)
+    assert counts['images'] == TRAIN + VAL + epochs * TRAIN
+    assert counts['calls'] == per_pass + math.ceil(VAL / BATCH) + epochs * per_pass
+    assert 0 <= out['overcluster']['miou_k3'] <= 1 and 0 <= out['linear']['miou'] <= 1
+    assert out['segmentation']['settings']['knn_k'] == 20
+    # the default read-out: its picture of the validation features reuses them too
+    counts.update(calls=0, images=0)
+    metrics = dense_eval(model, str(tmp_path / 'b'), seg_root=str(root), seg_size=SIZE,
+                         batch_size=BATCH, progress=False)
+    assert counts['images'] == TRAIN + VAL
+    assert metrics['seg/knn_miou@k20,T0.07'] == out['segmentation']['seg/knn_miou@k20,T0.07']
+
+
+def test_a_mask_of_another_size_than_its_image_is_refused_naming_both(tmp_path):
+    root = write_folder(tmp_path / 'set')
+    Image.fromarray(np.zeros((24, 20), np.uint8)).save(root / 'masks' / 'val' / '1.png')
+    with pytest.raises(ValueError, match=r"mask '.*val/1\.png' is 20 x 24 but its image "
+                       r"'.*val/1\.png' is 32 x 32"):
+        dense_eval(tiny_model(), str(tmp_path / 'e'), seg_root=str(root), seg_size=SIZE,
+                   progress=False)
+    pairs = [(str(root / 'images' / 'val' / '1.png'), str(root / 'masks' / 'val' / '1.png'))]
+    with pytest.raises(ValueError, match=r"is 20 x 24 but its image"):
+        PairReader(pairs)[0]
+
+
+def test_mask_ids_beyond_the_class_count_are_named(tmp_path):
+    root = write_folder(tmp_path / 'set')
+    mask = np.zeros((SIZE, SIZE), np.uint8)
+    mask[:4, :4] = 200  # one stray id in one file
+    Image.fromarray(mask).save(root / 'masks' / 'train' / '2.png')
+    pairs = [(str(root / 'images' / 'train' / '2.png'), str(root / 'masks' / 'train' / '2.png'))]
+    with pytest.raises(ValueError, match=r"mask '.*train/2\.png' holds class id 200, outside "
+                       r"the 3 classes \[0, 3\)"):
+        load_pairs(pairs, SIZE, num_classes=3)
+    with pytest.raises(ValueError, match=r'holds class id 200, outside the 3 classes'):
+        PairReader(pairs, num_classes=3)[0]
+    # without a dataset config the class count comes from the masks: the error says so
+    with pytest.raises(ValueError, match=r"needs K >= the 201 classes \(1 \+ the largest "
+                       r"mask id: 200 in '.*train/2\.png'\), got 3"):
+        run_protocols(tiny_model(), ['overcluster'], str(tmp_path / 'o'), seg_root=str(root),
+                      options=dict(size=SIZE, ks=[3]), progress=False)
+    assert torch.equal(load_pairs(pairs, SIZE)[1][0, :4, :4], torch.full((4, 4), 200,
+                                                                        dtype=torch.uint8))
