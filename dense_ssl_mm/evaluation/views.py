@@ -4,12 +4,13 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from dense_ssl_mm.datasets.transforms.crop import fallback_box
 from dense_ssl_mm.datasets.transforms.view_spec import JitterSpec, ViewSpec
-from dense_ssl_mm.models.utils import cell_centers, project_points
+from dense_ssl_mm.geometry.correspondence import cell_centers, project_points
+from dense_ssl_mm.geometry.crop_boxes import NumpyDraws, draw_crop_box
+from dense_ssl_mm.image_ops.color import ADJUST, jitter_ranges
+from dense_ssl_mm.image_ops.resize import resize_antialiased
 
 #: Used for a model without a data preprocessor (every config here has one).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
@@ -59,17 +60,9 @@ def normalize(images: Tensor, model: Optional[nn.Module] = None) -> Tensor:
 def _random_box(rng: np.random.RandomState, height: int, width: int,
                 spec: ViewSpec) -> List[int]:
     """The spec's crop distribution drawn from ``rng`` (the protocol's own generator)."""
-    area = height * width
-    scale, ratio = spec.crop.scale, spec.crop.ratio
-    for _ in range(spec.crop.max_attempts):
-        target = area * rng.uniform(*scale)
-        aspect = np.exp(rng.uniform(np.log(ratio[0]), np.log(ratio[1])))
-        w = int(round(np.sqrt(target * aspect)))
-        h = int(round(np.sqrt(target / aspect)))
-        if 0 < w <= width and 0 < h <= height:
-            x, y = rng.randint(0, width - w + 1), rng.randint(0, height - h + 1)
-            return [x, y, x + w, y + h]
-    return [int(v) for v in fallback_box(height, width, ratio)]
+    box, _ = draw_crop_box(height, width, spec.crop.scale, spec.crop.ratio, NumpyDraws(rng),
+                           spec.crop.max_attempts, x_first=True)
+    return [int(v) for v in box]
 
 
 def _visible_share(box1, flip1, box2, flip2, cells: int) -> float:
@@ -80,18 +73,14 @@ def _visible_share(box1, flip1, box2, flip2, cells: int) -> float:
 
 
 def _jitter(view: Tensor, rng: np.random.RandomState, strengths: Sequence[float]) -> Tensor:
-    """Brightness, contrast and saturation factors in [1 - s, 1 + s], in a random order."""
-    ops = ['brightness', 'contrast', 'saturation']
+    """Brightness, contrast and saturation of an RGB ``(3, h, w)`` view, factors in
+    torchvision's ranges, in a random order (the ops of :mod:`dense_ssl_mm.image_ops.color`)."""
+    ranges = jitter_ranges(strengths[:3])
+    x = view[None]
     for k in rng.permutation(3):
-        factor = float(rng.uniform(1 - strengths[k], 1 + strengths[k]))
-        if ops[k] == 'brightness':
-            view = view * factor
-        elif ops[k] == 'contrast':
-            view = (view - view.mean()) * factor + view.mean()
-        else:
-            grey = (view * view.new_tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(0)
-            view = (view - grey) * factor + grey
-    return view.clamp(0, 255)
+        factor = x.new_tensor([float(rng.uniform(*ranges[k]))])
+        x = ADJUST[k](x, factor, bgr=False)
+    return x[0]
 
 
 def make_view_pair(image: Tensor, size: int, seed: int, spec: Optional[ViewSpec] = None,
@@ -122,8 +111,7 @@ def make_view_pair(image: Tensor, size: int, seed: int, spec: Optional[ViewSpec]
     views = []
     for (x1, y1, x2, y2), flip in ((box1, flip1), (box2, flip2)):
         crop = image[None, :, y1:y2, x1:x2]
-        view = F.interpolate(crop, size=(size, size), mode='bilinear', align_corners=False,
-                             antialias=True)[0]
+        view = resize_antialiased(crop, (size, size))[0]
         if flip:
             view = view.flip(-1)
         for op in spec.ops:

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from dense_ssl_mm.geometry.correspondence import cell_centers
 from dense_ssl_mm.models.matchers import CellMask, PointPairs
-from dense_ssl_mm.models.utils import cell_centers
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
 from dense_ssl_mm.structures import ViewData
 

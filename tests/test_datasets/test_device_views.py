@@ -12,8 +12,10 @@ from mmengine.config import Config
 
 from dense_ssl_mm.datasets.transforms import (ColorJitter, PackImageForDeviceViews,
                                               RandomResizedCropWithBox)
-from dense_ssl_mm.datasets.transforms.photometric import adjust_hue as cpu_hue
 from dense_ssl_mm.engine.speed import apply_speed_config
+from dense_ssl_mm.geometry.crop_boxes import draw_crop_boxes
+from dense_ssl_mm.image_ops import color
+from dense_ssl_mm.image_ops.color import adjust_hue_image as cpu_hue
 from dense_ssl_mm.models.data_preprocessors import ViewDataPreprocessor
 from dense_ssl_mm.models.data_preprocessors import view_ops as ops
 from dense_ssl_mm.models.data_preprocessors.device_views import DeviceViewMaker
@@ -78,7 +80,7 @@ def test_crop_boxes_follow_the_cpu_distribution():
     for height, width, scale, ratio in ((480, 640, (0.08, 1.0), (3 / 4, 4 / 3)),
                                         (60, 900, (0.5, 1.0), (3 / 4, 4 / 3))):
         sizes = torch.tensor([[float(height), float(width)]]).expand(n, 2)
-        dev, dev_fallback = ops.sample_crop_boxes(sizes, scale, ratio, 10, gen)
+        dev, dev_fallback = draw_crop_boxes(sizes, scale, ratio, 10, gen)
         crop = RandomResizedCropWithBox(size=8, scale=scale, ratio=ratio)
         np.random.seed(0)
         drawn = [crop.sample_box(height, width) for _ in range(n)]
@@ -102,8 +104,8 @@ def test_overlap_constrained_crops_follow_the_cpu_rule():
     n, min_area = 3000, 6000.0
     gen = torch.Generator().manual_seed(1)
     sizes = torch.tensor([[120., 160.]]).expand(n, 2)
-    first, _ = ops.sample_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen)
-    second, fallback = ops.sample_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen,
+    first, _ = draw_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen)
+    second, fallback = draw_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen,
                                              (first, min_area))
     lo, hi = torch.maximum(first[:, :2], second[:, :2]), torch.minimum(first[:, 2:], second[:, 2:])
     shared = (hi - lo).clamp(min=0).prod(1)
@@ -133,11 +135,11 @@ def test_each_op_matches_its_cpu_twin():
     x = as_views(img)
     one = torch.ones(1)
     pairs = [
-        (ops.adjust_brightness(x, one * 1.3), mmcv.adjust_brightness(img, 1.3)),
-        (ops.adjust_contrast(x, one * 0.6), mmcv.adjust_contrast(img, 0.6)),
-        (ops.adjust_saturation(x, one * 1.4), mmcv.adjust_color(img, 1.4)),
-        (ops.adjust_hue(x, one * 0.13), cpu_hue(img, 0.13)),
-        (ops.adjust_hue(x, one * -0.4), cpu_hue(img, -0.4)),
+        (color.adjust_brightness(x, one * 1.3), mmcv.adjust_brightness(img, 1.3)),
+        (color.adjust_contrast(x, one * 0.6), mmcv.adjust_contrast(img, 0.6)),
+        (color.adjust_saturation(x, one * 1.4), mmcv.adjust_color(img, 1.4)),
+        (color.adjust_hue(x, one * 0.13), cpu_hue(img, 0.13)),
+        (color.adjust_hue(x, one * -0.4), cpu_hue(img, -0.4)),
         (ops.gaussian_blur(x, one * 1.7), cv2.GaussianBlur(img, (0, 0), 1.7)),
         (ops.gaussian_blur(x, one * 0.3), cv2.GaussianBlur(img, (0, 0), 0.3)),
         (ops.solarize(x, 128), mmcv.solarize(img, 128)),
@@ -161,7 +163,7 @@ def test_color_jitter_distribution_matches_the_cpu_transform():
     img = photo(48)
     n = 600
     gen = torch.Generator().manual_seed(0)
-    dev = ops.color_jitter(as_views(*[img] * n), (0.4, 0.4, 0.2, 0.1), 0.8, gen)
+    dev = color.color_jitter(as_views(*[img] * n), (0.4, 0.4, 0.2, 0.1), 0.8, gen)
     jitter = ColorJitter(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1, prob=0.8)
     np.random.seed(0)
     cpu = as_views(*[jitter(dict(img=img.copy()))['img'] for _ in range(n)])
@@ -180,11 +182,11 @@ def test_jitter_order_is_per_view():
     x = as_views(img, img)
     factors = torch.tensor([[1.3, 1.3], [0.5, 0.5], [1.0, 1.0], [0.0, 0.0]])
     order = torch.tensor([[0, 1, 2, 3], [1, 0, 2, 3]])  # brightness first / contrast first
-    out = ops.color_jitter(x, (0.4, 0.5, 0.0, 0.0), 1.0, None,
+    out = color.color_jitter(x, (0.4, 0.5, 0.0, 0.0), 1.0, None,
                            drawn=(torch.tensor([True, True]), order, factors))
     one = torch.ones(1)
-    b_then_c = ops.adjust_contrast(ops.adjust_brightness(x[:1], one * 1.3), one * 0.5)
-    c_then_b = ops.adjust_brightness(ops.adjust_contrast(x[1:], one * 0.5), one * 1.3)
+    b_then_c = color.adjust_contrast(color.adjust_brightness(x[:1], one * 1.3), one * 0.5)
+    c_then_b = color.adjust_brightness(color.adjust_contrast(x[1:], one * 0.5), one * 1.3)
     assert torch.allclose(out[:1], b_then_c) and torch.allclose(out[1:], c_then_b)
     assert not torch.allclose(b_then_c, c_then_b, atol=1.0)  # the order matters here
     gen = torch.Generator().manual_seed(0)  # and every order is drawn, uniformly

@@ -9,7 +9,7 @@ import pytest
 from mmengine.config import Config
 from PIL import Image
 
-from dense_ssl_mm.datasets.transforms.crop import resize_like_pil
+from dense_ssl_mm.image_ops.resize import resize_like_pil
 from dense_ssl_mm.registry import TRANSFORMS
 from ..conftest import DEMO_IMAGES, REPO
 

@@ -5,8 +5,9 @@ import torch
 
 from dense_ssl_mm.datasets.transforms import (ColorJitter, GaussianBlur, PackViews,
                                               MultiViewTransform, RandomResizedCropWithBox,
-                                              Solarize, box_overlap_area)
-from dense_ssl_mm.datasets.transforms.photometric import adjust_hue
+                                              Solarize)
+from dense_ssl_mm.geometry.crop_boxes import box_overlap_area
+from dense_ssl_mm.image_ops.color import adjust_hue_image as adjust_hue
 from dense_ssl_mm.models.data_preprocessors import ViewDataPreprocessor
 
 

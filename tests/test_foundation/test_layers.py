@@ -1,5 +1,5 @@
-"""Layers import downward only (utils < structures < datasets, models < evaluation < engine <
-apis < tools), and the library never reaches the tools by path."""
+"""Layers import downward only (utils < structures, geometry, image_ops < datasets, models <
+evaluation < engine < apis < tools), and the library never reaches the tools by path."""
 import ast
 import os
 import os.path as osp
@@ -9,8 +9,8 @@ import pytest
 from ..conftest import REPO
 
 PACKAGE = osp.join(REPO, 'dense_ssl_mm')
-RANK = dict(utils=0, registry=0, version=0, structures=1, datasets=2, models=2,
-            visualization=3, evaluation=3, engine=4, apis=5)
+RANK = dict(utils=0, registry=0, version=0, structures=1, geometry=1, image_ops=1, datasets=2,
+            models=2, visualization=3, evaluation=3, engine=4, apis=5)
 
 
 def imports_of(path):

@@ -2,9 +2,10 @@
 import pytest
 import torch
 
+from dense_ssl_mm.geometry.correspondence import (bin_diagonal, cell_centers,
+                                                  normalized_center_distance, positive_mask,
+                                                  project_points)
 from dense_ssl_mm.models.losses import pixpro_consistency_loss
-from dense_ssl_mm.models.utils import (bin_diagonal, cell_centers, normalized_center_distance,
-                                       positive_mask, project_points)
 from dense_ssl_mm.structures import ViewData
 
 F_ = torch.tensor([False])

@@ -7,7 +7,7 @@ import torch
 from dense_ssl_mm.models.heads import DenseContrastHead
 from dense_ssl_mm.models.losses import pixcontrast_loss, pixpro_consistency_loss
 from dense_ssl_mm.models.necks import PixelPropagationModule
-from dense_ssl_mm.models.utils import normalized_center_distance
+from dense_ssl_mm.geometry.correspondence import normalized_center_distance
 from dense_ssl_mm.structures import ViewData
 
 

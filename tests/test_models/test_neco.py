@@ -11,7 +11,7 @@ from diffsort import DiffSortNet  # test-only reference (diffsort 0.2.0)
 from mmengine.config import Config
 from torchvision.ops import roi_align
 
-from dense_ssl_mm.datasets.transforms.crop import box_overlap_area
+from dense_ssl_mm.geometry.crop_boxes import box_overlap_area
 from dense_ssl_mm.models.algorithms.neco import neco_pairs
 from dense_ssl_mm.models.losses.neighbour_sorting import neighbour_sorting_loss
 from dense_ssl_mm.models.utils.queue import ReferenceQueue

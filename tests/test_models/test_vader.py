@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from dense_ssl_mm.models.heads import DenseContrastHead
 from dense_ssl_mm.models.losses import queue_infonce_loss as vader_nce_loss
 from dense_ssl_mm.structures import ViewData
-from dense_ssl_mm.models.utils import FeatureQueue, cell_centers, sample_matched_pairs
+from dense_ssl_mm.geometry.correspondence import cell_centers, sample_matched_pairs
+from dense_ssl_mm.models.utils import FeatureQueue
 from dense_ssl_mm.registry import MODELS
 from ..helpers import fixed_batch, tiny_vader_cfg
 

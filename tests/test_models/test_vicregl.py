@@ -20,7 +20,7 @@ from dense_ssl_mm.engine.optimizers import LARS
 from dense_ssl_mm.models.heads.dense_contrast_head import resolve_pairs
 from dense_ssl_mm.models.losses import VICRegGlobalLoss
 from dense_ssl_mm.models.matchers import LocationNearest, MatchContext
-from dense_ssl_mm.models.utils import cell_centers
+from dense_ssl_mm.geometry.correspondence import cell_centers
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
 from ..helpers import tiny_vicregl_cfg

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from dense_ssl_mm.models.backbones import ViT
-from dense_ssl_mm.models.utils import cell_centers, positive_mask
+from dense_ssl_mm.geometry.correspondence import cell_centers, positive_mask
 from dense_ssl_mm.registry import MODELS
 from ..helpers import fixed_batch
 

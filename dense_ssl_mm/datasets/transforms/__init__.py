@@ -1,4 +1,4 @@
-from .crop import RandomResizedCropWithBox, box_overlap_area
+from .crop import RandomResizedCropWithBox
 from .device_views import PackImageForDeviceViews
 from .formatting import PackViews
 from .masks import LoadFHMask, MasksToViews, crop_mask
@@ -7,6 +7,6 @@ from .photometric import ColorJitter, GaussianBlur, Solarize
 
 __all__ = [
     'PackImageForDeviceViews',
-    'RandomResizedCropWithBox', 'box_overlap_area', 'PackViews', 'MultiViewTransform',
+    'RandomResizedCropWithBox', 'PackViews', 'MultiViewTransform',
     'ColorJitter', 'GaussianBlur', 'Solarize', 'LoadFHMask', 'MasksToViews', 'crop_mask'
 ]

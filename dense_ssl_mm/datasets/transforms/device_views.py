@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
 
+from dense_ssl_mm.image_ops.resize import resize_like_pil
 from dense_ssl_mm.registry import TRANSFORMS
 from dense_ssl_mm.structures import ViewData
 from dense_ssl_mm.utils.validation import check_number
-from .crop import resize_like_pil
 
 
 @TRANSFORMS.register_module()

@@ -8,8 +8,11 @@ from torch import Tensor
 
 from dense_ssl_mm.datasets.transforms.view_spec import (BlurSpec, GrayscaleSpec, JitterSpec,
                                                         PhotometricSpec, SolarizeSpec, ViewSpec)
-from .view_ops import (color_jitter, crop_resize, gaussian_blur, grayscale, sample_crop_boxes,
-                       solarize, supersample_bound, uniform, where_views)
+from dense_ssl_mm.geometry.crop_boxes import draw_crop_boxes
+from dense_ssl_mm.image_ops.color import color_jitter
+from dense_ssl_mm.image_ops.resize import crop_resize, supersample_bound
+from dense_ssl_mm.utils.draws import uniform
+from .view_ops import gaussian_blur, grayscale, solarize, where_views
 
 
 class DeviceViewMaker:
@@ -98,8 +101,8 @@ class DeviceViewMaker:
             overlap = None
             if k > 0 and self.min_overlap_area is not None:  # the area in those pixels too
                 overlap = (first_box, self.min_overlap_area * scales.prod(1, keepdim=True))
-            box, fallback = sample_crop_boxes(sizes.to(images.dtype), crop.scale, crop.ratio,
-                                              crop.max_attempts, gen, overlap)
+            box, fallback = draw_crop_boxes(sizes.to(images.dtype), crop.scale, crop.ratio,
+                                            crop.max_attempts, gen, overlap)
             first_box = box if first_box is None else first_box
             x = crop_resize(images, sizes, box, crop.size, supersample=supersample)
             flip = torch.rand(n, generator=gen, device=images.device) < view.flip

@@ -3,9 +3,9 @@ from typing import List, Sequence
 
 import torch
 
+from dense_ssl_mm.geometry.correspondence import positive_mask, reference_boxes
 from dense_ssl_mm.registry import TASK_UTILS
 from dense_ssl_mm.utils.validation import check_choice, check_number
-from ..utils import positive_mask, reference_boxes
 from .matches import CellMask, MatchContext
 
 DISTANCES = ('pixel', 'reference')

@@ -3,9 +3,9 @@ from typing import List, Sequence
 
 import torch
 
+from dense_ssl_mm.geometry.correspondence import sample_matched_pairs
 from dense_ssl_mm.registry import TASK_UTILS
 from dense_ssl_mm.utils.validation import check_number
-from ..utils import sample_matched_pairs
 from .matches import MatchContext, PointPairs
 
 

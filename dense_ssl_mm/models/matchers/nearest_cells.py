@@ -5,9 +5,9 @@ from typing import List, Optional, Tuple
 import torch
 from torch import Tensor
 
+from dense_ssl_mm.geometry.correspondence import cell_centers
 from dense_ssl_mm.registry import TASK_UTILS
 from dense_ssl_mm.utils.validation import check_number
-from ..utils import cell_centers
 from .matches import MatchContext, PointPairs, TwoWayPairs
 
 

@@ -3,7 +3,7 @@ import torch
 from torch import Tensor
 from torchvision.ops import roi_align
 
-from .correspondence import shared_region_boxes
+from dense_ssl_mm.geometry.correspondence import shared_region_boxes
 
 
 def align_shared_regions(maps: Tensor, boxes: Tensor, flips: Tensor, others: Tensor,
