@@ -21,6 +21,7 @@ from mmengine.registry import init_default_scope
 from dense_ssl_mm.engine.hooks import NonFiniteGuardHook
 from dense_ssl_mm.utils.finite import non_finite_names
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.cli import run_tool
 
 
 def timed(fn, iters: int, device: torch.device) -> float:
@@ -72,4 +73,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('benchmark_guard', main)

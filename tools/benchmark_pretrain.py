@@ -28,6 +28,7 @@ from dense_ssl_mm.operations.benchmark import (build_for_benchmark, folder_loade
 from dense_ssl_mm.operations.memory import config_view_size, estimate_step_memory
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.cli import CfgOptionsAction, check_pretraining_config, existing_file
+from dense_ssl_mm.utils.cli import run_tool
 
 
 def main(argv=None):
@@ -127,4 +128,4 @@ def memory_table(cfg, config_path: str, batch_size=None, img_size=None) -> str:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('benchmark_pretrain', main)

@@ -16,11 +16,10 @@ import glob
 import json
 import os
 import os.path as osp
-import sys
 
 from mmengine.config import Config
 
-from dense_ssl_mm.utils.cli import check_config_key
+from dense_ssl_mm.utils.cli import check_config_key, run_tool
 from dense_ssl_mm.apis.export import export_checkpoint as export
 from dense_ssl_mm.apis.launch import TEST, TRAIN, module_command, run_logged
 
@@ -143,4 +142,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool('benchmark_transfer', main)

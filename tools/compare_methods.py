@@ -19,7 +19,6 @@ import glob
 import logging
 import os
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config
@@ -28,7 +27,7 @@ from dense_ssl_mm.apis.compare import aggregate_seeds, compare_methods, write_co
 from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils import install_checkpoint_io
-from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file
+from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file, run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMOS = ['pixpro_r18_demo.py', 'pixcontrast_r18_demo.py', 'vader_r18_fpn_demo.py',
@@ -91,4 +90,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool('compare_methods', main)

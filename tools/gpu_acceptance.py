@@ -12,6 +12,7 @@ import os.path as osp
 import sys
 
 from dense_ssl_mm.operations.acceptance import format_report, run_acceptance
+from dense_ssl_mm.utils.cli import run_tool
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -40,4 +41,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool('gpu_acceptance', main)

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from dense_ssl_mm.apis.export import write_random_dinov2
+from dense_ssl_mm.utils.cli import run_tool
 
 
 def main(argv=None) -> None:
@@ -32,4 +33,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('make_dinov2_file', main)

@@ -8,10 +8,10 @@ The cache goes beside the images (``IMAGES_fh_masks/<relative path>.png``, 16-bi
 (each is written atomically, so an interrupted run leaves no half-written file).
 """
 import argparse
-import sys
 
 from dense_ssl_mm.datasets import ImageFolderDataset, ImageListDataset
 from dense_ssl_mm.datasets.fh_masks import FH_PARAMS, build_mask_cache
+from dense_ssl_mm.utils.cli import run_tool
 
 
 def main(argv=None) -> int:
@@ -42,4 +42,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run_tool('make_fh_masks', main)

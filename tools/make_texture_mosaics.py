@@ -10,6 +10,7 @@ import glob
 import os.path as osp
 
 from dense_ssl_mm.evaluation.mosaics import make_texture_mosaics
+from dense_ssl_mm.utils.cli import run_tool
 
 TEXTURES = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs', 'eval',
                     'textures', '*.jpg')
@@ -31,4 +32,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('make_texture_mosaics', main)

@@ -18,6 +18,8 @@ import shutil
 import cv2
 import numpy as np
 
+from dense_ssl_mm.utils.cli import run_tool
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGES = osp.join(REPO, 'configs', 'demo', 'images')
 
@@ -105,4 +107,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('make_tiny_datasets', main)

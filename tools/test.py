@@ -6,6 +6,7 @@
 The logic lives in :mod:`dense_ssl_mm.apis.test` (``python -m dense_ssl_mm.apis.test``).
 """
 from dense_ssl_mm.apis.test import main
+from dense_ssl_mm.utils.cli import run_tool
 
 if __name__ == '__main__':
-    main()
+    run_tool('test', main)

@@ -6,6 +6,7 @@
 The logic lives in :mod:`dense_ssl_mm.apis.train` (``python -m dense_ssl_mm.apis.train``).
 """
 from dense_ssl_mm.apis.train import main
+from dense_ssl_mm.utils.cli import run_tool
 
 if __name__ == '__main__':
-    main()
+    run_tool('train', main)

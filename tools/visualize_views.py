@@ -23,6 +23,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from dense_ssl_mm.utils import install_checkpoint_io
+from dense_ssl_mm.utils.cli import run_tool
 from dense_ssl_mm.visualization import (draw_view_pairs, draw_view_segments, view_pairs,
                                         view_segments)
 
@@ -64,4 +65,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('visualize_views', main)

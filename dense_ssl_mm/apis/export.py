@@ -19,13 +19,15 @@ import os.path as osp
 import pickle
 import re
 from collections import OrderedDict
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 
-from dense_ssl_mm.models.backbones.vit_layouts import vit_to_dinov2, vit_to_mmseg
-from dense_ssl_mm.utils.checkpoint import atomic_write_files, load_local_checkpoint
+from dense_ssl_mm.models.backbones.vit_layouts import (dinov2_to_vit, is_dinov2_layout,
+                                                       vit_to_dinov2, vit_to_mmseg)
+from dense_ssl_mm.utils.checkpoint import atomic_write_files, load_local_checkpoint, read_weights
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.finite import non_finite_names
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
@@ -61,6 +63,35 @@ def load_model_state(path: str) -> Dict[str, Tensor]:
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         raise ValueError(f'{path!r} holds no state dict of tensors')
     return state
+
+
+#: ``branch`` of the export -> the network of a DINOv2 training checkpoint (its EMA teacher is
+#: the momentum encoder; the default, None, takes the teacher as the ViT import does).
+TRAINING_BRANCH = {None: 'teacher', 'momentum': 'teacher', 'online': 'student'}
+
+
+def backbone_of(checkpoint: str, branch: Optional[str] = None
+                ) -> Tuple['OrderedDict[str, Tensor]', Dict[str, Tensor], List[str]]:
+    """The backbone tensors of any file the ViT import reads, in the backbone's own names.
+
+    A pretraining checkpoint (``backbone.*`` / ``target_backbone.*``) gives its ``branch``
+    (``'online'`` by default); any other file the reader takes (an official DINOv2 release
+    file, ``.safetensors``, a DDP save, a DINOv2 training checkpoint, a flat state dict of a
+    backbone) is that backbone, DINOv2 names converted to :class:`ViT`'s.
+
+    Returns:
+        ``(backbone, whole state, notes)``: the whole state serves ``--neck``.
+    """
+    if branch not in TRAINING_BRANCH:
+        raise ValueError(f"branch must be one of {tuple(BRANCHES)}, got {branch!r}")
+    state, notes = read_weights(checkpoint, branch=TRAINING_BRANCH[branch])
+    if any(k.startswith(f'{prefix}backbone.') for prefix in BRANCHES.values() for k in state):
+        return extract_module(state, 'backbone', branch or 'online'), state, notes
+    backbone = OrderedDict((k, v.detach().cpu().clone()) for k, v in state.items())
+    if is_dinov2_layout(backbone):
+        backbone = OrderedDict(dinov2_to_vit(backbone))
+        notes.append('the official DINOv2 layout')
+    return backbone, state, notes
 
 
 _D2_RULES: Tuple[Tuple[str, str], ...] = (
@@ -109,24 +140,33 @@ def _check_outputs(checkpoint: str, outputs: Dict[str, str]) -> None:
         seen[real] = option
 
 
-def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
+def export_checkpoint(checkpoint: str, out: str, branch: Optional[str] = None,
                       detectron2: Optional[str] = None,
-                      neck: Optional[str] = None, layout: str = 'mmdet') -> Dict[str, int]:
+                      neck: Optional[str] = None, layout: str = 'mmdet',
+                      notes: Optional[list] = None) -> Dict[str, int]:
     """Export a pretraining checkpoint's backbone (and optionally its neck), all or nothing.
 
     Every output is built in memory and checked first (no NaN/inf weight, no output that is
     the input or a folder); then all files are written atomically together, so a failure
     leaves none of them half-written or missing while others are new.
 
+    Any file the ViT import reads exports to every layout: besides pretraining checkpoints,
+    an official DINOv2 release file (``.pth`` / ``.safetensors``), a DDP save or a DINOv2
+    training checkpoint (:func:`backbone_of`).
+
     Args:
-        checkpoint: Runner checkpoint (``state_dict``) or plain state dict.
+        checkpoint: Runner checkpoint (``state_dict``), plain state dict, or a backbone file.
         out: Output ``.pth`` (mmdet / mmseg / torchvision names).
-        branch: ``'online'`` or ``'momentum'``.
+        branch: ``'online'`` or ``'momentum'``; None: ``'online'`` of a pretraining
+            checkpoint, the teacher of a DINOv2 training checkpoint (``'online'``: its
+            student).
         detectron2: Optional output ``.pkl`` with detectron2's names.
         neck: Optional output ``.pth`` of the neck's FPN (VADeR's decoder, for mmdet's FPN).
         layout: ``'mmdet'`` (the backbone's own names: ResNet for mmdet / mmseg /
             torchvision), ``'mmseg-vit'`` (a ViT for mmseg's ``VisionTransformer``) or
             ``'dinov2'`` (a ViT in the official DINOv2 layout).
+        notes: A list that receives what the reader found (DDP prefix, training checkpoint
+            branch, layout), for the tool's one line.
 
     Returns:
         ``{path: number of tensors written}``.
@@ -138,12 +178,15 @@ def export_checkpoint(checkpoint: str, out: str, branch: str = 'online',
     if layout != 'mmdet' and (detectron2 or neck):
         raise ValueError(f"--detectron2 and --neck export ResNet / FPN weights; layout "
                          f"{layout!r} exports a ViT alone")
-    state = load_model_state(checkpoint)
-    parts = {out: extract_module(state, 'backbone', branch)}
+    backbone, state, found = backbone_of(checkpoint, branch)
+    if notes is not None:
+        notes.extend(found)
+    branch = branch or 'online'
+    parts = {out: backbone}
     if layout in VIT_LAYOUTS:
         if 'patch_embed.proj.weight' not in parts[out]:
-            raise ValueError(f'layout {layout!r} exports a ViT backbone; {checkpoint!r} has '
-                             f'another one (e.g. {next(iter(parts[out]))})')
+            raise BadInputError(f'layout {layout!r} exports a ViT backbone; {checkpoint!r} has '
+                                f'another one (e.g. {next(iter(parts[out]))})')
         parts[out] = OrderedDict(VIT_LAYOUTS[layout](parts[out]))
     if neck:  # VADeR's decoder holds an mmdet FPN as `neck.fpn`: it loads into mmdet's FPN.
         parts[neck] = extract_module(state, 'neck.fpn', branch)

@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from dense_ssl_mm.utils import install_checkpoint_io
-from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file
+from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file, run_tool
 from .launch import init_cpu_distributed, prepare_config
 
 
@@ -54,4 +54,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('test', main)

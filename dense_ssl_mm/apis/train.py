@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 
 from dense_ssl_mm.registry import RUNNERS
 from dense_ssl_mm.utils import install_checkpoint_io
-from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file
+from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file, run_tool
 from .launch import init_cpu_distributed, prepare_config, train_reporting_stops
 
 
@@ -63,4 +63,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool('train', main)

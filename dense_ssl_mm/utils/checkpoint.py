@@ -23,7 +23,7 @@ import secrets
 import socket
 import zipfile
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
@@ -31,6 +31,9 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio import io as fileio_io
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
+from torch import Tensor
+
+from .errors import BadInputError
 
 
 def trusted_checkpoint_globals() -> List[Callable]:
@@ -66,22 +69,44 @@ def trusted_files() -> set:
     return {osp.realpath(osp.expanduser(p)) for p in listed.split(os.pathsep) if p}
 
 
-class UnreadableCheckpointError(RuntimeError):
+class UnreadableCheckpointError(BadInputError, RuntimeError):
     """A checkpoint file that cannot be loaded; the message names the file and why."""
+
+
+def _safetensors_problem(filename: str, head: bytes, size: int) -> Optional[str]:
+    """Why a ``.safetensors`` file (or one that starts like one) cannot be read, or None.
+
+    The format: an 8-byte little-endian header length, a JSON header of that length
+    (``{"name": {"dtype", "shape", "data_offsets"}, ...}``), then the tensor bytes.
+    """
+    if len(head) < 9 or head[8:9] != b'{':
+        return f'is not a safetensors file (first bytes {head!r}, expected a header length ' \
+            'and a JSON object)'
+    length = int.from_bytes(head[:8], 'little')
+    if 8 + length > size:
+        return (f'is a truncated safetensors file ({size} bytes, its header alone claims '
+                f'{8 + length})')
+    return None
 
 
 def checkpoint_problem(filename: str, verify_data: bool = False) -> Optional[str]:
     """Why ``filename`` cannot be a readable torch checkpoint, or None if it looks sound.
 
     Checks the container, not the contents: empty file, not a torch file (names what it looks
-    like), truncated zip archive (the usual result of a killed save). With ``verify_data`` every
-    stored record's CRC is checked too (reads the whole file).
+    like), truncated zip archive (the usual result of a killed save), truncated safetensors
+    file (``.safetensors``, or a file that starts like one: how the Hugging Face hub ships
+    weights). With ``verify_data`` every stored record's CRC is checked too (reads the whole
+    file).
     """
     size = osp.getsize(filename)
     if size == 0:
         return 'is empty (0 bytes)'
     with open(filename, 'rb') as f:
-        head = f.read(8)
+        head = f.read(9)
+    if not head.startswith((b'PK\x03\x04', b'\x80')) and (
+            filename.endswith('.safetensors') or head[8:9] == b'{'):
+        return _safetensors_problem(filename, head, size)
+    head = head[:8]
     if head.startswith(b'PK\x03\x04'):  # torch's zip format (torch >= 1.6)
         try:
             with zipfile.ZipFile(filename) as archive:
@@ -93,6 +118,27 @@ def checkpoint_problem(filename: str, verify_data: bool = False) -> Optional[str
         return None
     kind = next((name for magic, name in _MAGIC if head.startswith(magic)), 'an unknown format')
     return (f'is not a PyTorch checkpoint (it looks like {kind}: first bytes {head!r})')
+
+
+def is_safetensors(filename: str) -> bool:
+    """Whether ``filename`` is a safetensors file (by its first bytes, whatever its name)."""
+    with open(filename, 'rb') as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b'{' and not head.startswith((b'PK', b'\x80'))
+
+
+def _load_safetensors(filename: str, map_location=None) -> Dict[str, Tensor]:
+    """The tensors of a safetensors file (no code can run: the format holds tensors only)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+    device = map_location if isinstance(map_location, (str, torch.device)) else 'cpu'
+    try:
+        return load_file(filename, device=str(device))
+    except (SafetensorError, OSError, ValueError) as err:
+        text = str(err).strip().splitlines()
+        raise UnreadableCheckpointError(
+            f'checkpoint {filename!r} is a safetensors file that cannot be read '
+            f'({type(err).__name__}: {text[0] if text else "no detail"})') from None
 
 
 def _allowing(globals_: list):
@@ -107,6 +153,9 @@ def _allowing(globals_: list):
 
 def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict:
     """Load a local checkpoint with the weights-only unpickler and mmengine's own types.
+
+    A safetensors file (``.safetensors``, or any file that starts like one) is read with the
+    ``safetensors`` package into a flat ``{name: tensor}`` dict.
 
     Args:
         filename: Path of the checkpoint.
@@ -128,6 +177,8 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
     problem = checkpoint_problem(filename)
     if problem:
         raise UnreadableCheckpointError(f'checkpoint {filename!r} {problem}')
+    if is_safetensors(filename):
+        return _load_safetensors(filename, map_location)
     with _allowing(trusted_checkpoint_globals()):
         try:
             return torch.load(filename, map_location=map_location, weights_only=True)
@@ -151,6 +202,86 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
                     first = 'refused by the weights-only unpickler'
                 reason = f'cannot be read ({type(err).__name__}: {first or "no detail"})'
             raise UnreadableCheckpointError(f'checkpoint {filename!r} {reason}') from None
+
+
+#: The networks of a DINOv2 training checkpoint: the EMA teacher (what DINOv2 evaluates and
+#: releases) and the student.
+TRAINING_BRANCHES = ('teacher', 'student')
+
+
+def read_weights(filename: Union[str, Path], branch: str = 'teacher',
+                 map_location='cpu') -> Tuple[Dict[str, Tensor], List[str]]:
+    """The tensors of any weights file the project reads, and what was done to reach them.
+
+    The one reader of weight containers (the ViT import, the export and ``StrictPretrained``
+    go through it); the layout of the names is left to the caller. Read, in this order:
+
+    - the file: a torch checkpoint or a ``.safetensors`` file (:func:`load_local_checkpoint`);
+    - a Runner checkpoint's ``state_dict``, or a ``model`` entry (DINOv2 training
+      checkpoints, timm's and others' training files);
+    - a DINOv2 ``teacher_checkpoint.pth`` (``{'teacher': {'backbone.*', 'dino_head.*', ...}}``)
+      or a training state (``student.backbone.*`` and ``teacher.backbone.*``): the backbone of
+      ``branch`` (the teacher by default), its prefix removed, the heads dropped;
+    - a file saved from DDP (every name starts with ``module.``): the prefix stripped.
+
+    Args:
+        filename: Path of the file.
+        branch: The network of a DINOv2 training checkpoint: ``'teacher'`` or ``'student'``.
+        map_location: As :func:`torch.load`.
+
+    Returns:
+        ``({name: tensor}, notes)``: notes are short phrases ("DDP prefix 'module.' stripped",
+        ...) for the caller's one log line; empty when the file was a plain state dict.
+
+    Raises:
+        BadInputError: (or its :class:`UnreadableCheckpointError`) a file that cannot be
+            read, holds no state dict of tensors, or lacks the requested branch.
+    """
+    if branch not in TRAINING_BRANCHES:
+        raise BadInputError(f'branch must be one of {TRAINING_BRANCHES} (the network of a '
+                            f'DINOv2 training checkpoint), got {branch!r}')
+    filename = str(filename)
+    if '://' not in filename and not osp.isfile(osp.expanduser(filename)):
+        raise BadInputError(f'weights file {filename!r} does not exist'
+                            + (' (it is a folder)' if osp.isdir(filename) else ''))
+    if '://' in filename:  # URLs and mmengine's schemes (open-mmlab://, ...): mmengine reads
+        obj = CheckpointLoader.load_checkpoint(filename, map_location=map_location)
+    else:
+        obj = load_local_checkpoint(filename, map_location=map_location)
+    notes = []
+    if isinstance(obj, dict):
+        for key in ('state_dict', 'model'):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if isinstance(obj, dict) and any(isinstance(obj.get(b), dict) for b in TRAINING_BRANCHES):
+        if not isinstance(obj.get(branch), dict):
+            raise BadInputError(f'{filename!r} is a DINOv2 training checkpoint without a '
+                                f'{branch!r} entry (it has {sorted(obj)[:8]})')
+        obj = {f'{branch}.{k}': v for k, v in obj[branch].items()}
+    if not isinstance(obj, dict) or not obj:
+        raise BadInputError(f'{filename!r} holds no state dict (found '
+                            f'{type(obj).__name__}{"" if obj else ", empty"})')
+    if all(isinstance(k, str) and k.startswith('module.') for k in obj):
+        obj = {k[len('module.'):]: v for k, v in obj.items()}
+        notes.append("DDP prefix 'module.' stripped")
+    prefixes = {b: f'{b}.backbone.' for b in TRAINING_BRANCHES}
+    if any(str(k).startswith(tuple(prefixes.values())) for k in obj):
+        prefix = prefixes[branch]
+        picked = {k[len(prefix):]: v for k, v in obj.items() if k.startswith(prefix)}
+        if not picked:
+            raise BadInputError(f'{filename!r} is a DINOv2 training checkpoint without '
+                                f"'{prefix}*' tensors (branch={branch!r}); its entries start "
+                                f'with {sorted({k.split(".")[0] for k in obj})}')
+        other = [b for b in TRAINING_BRANCHES if b != branch][0]
+        notes.append(f'a DINOv2 training checkpoint: its {branch} backbone '
+                     f"(branch='{other}' for the {other})")
+        obj = picked
+    bad = [k for k, v in obj.items() if not isinstance(v, Tensor)]
+    if bad:
+        raise BadInputError(f'{filename!r} holds no state dict of tensors ({len(bad)} entries '
+                            f'are not tensors, e.g. {bad[:3]})')
+    return obj, notes
 
 
 _PARTIAL = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)@(?P<host>.+)\.[0-9a-f]{8}\.partial$')

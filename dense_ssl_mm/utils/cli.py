@@ -5,12 +5,21 @@ mmengine's ``DictAction`` accepts any ``key=value``; a key that is not a config 
 the config file" with the whole config dumped. :class:`CfgOptionsAction` refuses it while
 parsing; :func:`existing_file` refuses a missing file or a directory given for a file, and
 :func:`check_pretraining_config` a config of another kind, before any work starts.
+
+:func:`run_tool` is the one error path of every tool in ``tools/``: a known bad input
+(:class:`~dense_ssl_mm.utils.errors.BadInputError`, wherever it is raised: argument checks,
+model building, checkpoint loading) ends in one line on stderr and exit code 1; any other
+error keeps its traceback.
 """
 import argparse
 import os.path as osp
 import re
+import sys
+from typing import Callable, NoReturn, Optional, Sequence
 
 from mmengine.config import DictAction
+
+from .errors import BadInputError
 
 #: ``name(.name|.index)*`` with Python identifiers as names, as mmengine's merge_from_dict walks.
 KEY_PATH = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\d+))*$')
@@ -64,3 +73,18 @@ def check_pretraining_config(cfg, path: str, models) -> None:
         raise ValueError(f'{path!r} is not a pretraining config: its model type is '
                          f'{model_type!r}, expected a dense_ssl_mm algorithm (PixPro, '
                          f'PixContrast, VADeR, DenseCL, MoCoV2)')
+
+
+def run_tool(name: str, main: Callable, argv: Optional[Sequence[str]] = None) -> NoReturn:
+    """Run a tool's ``main(argv)`` and exit with its code (an int; anything else is 0).
+
+    A :class:`BadInputError` (the project's error for a known bad input) is printed as one
+    line ``<name>: <message>`` on stderr, exit code 1, without a traceback; every other
+    exception propagates with its traceback (an unknown failure needs it).
+    """
+    try:
+        code = main(argv)
+    except BadInputError as err:
+        print(f'{name}: ' + ' '.join(str(err).split()), file=sys.stderr)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -75,3 +75,48 @@ def test_export_refuses_missing_checkpoint_and_directory_outputs(tmp_path):
     ckpt.write_bytes(b'x')
     one_line_error(run('tools/export_backbone.py', ckpt, tmp_path),
                    f"output '{tmp_path}' is a folder; give a file name")
+
+
+def test_train_with_a_wrong_pretrained_file_ends_in_the_import_error(tmp_path):
+    """A register file as the NeCo demo's (plain) ViT-S/14 start: the import's own one-line
+    error, exit code 1, no traceback; so is a file that does not exist."""
+    from dense_ssl_mm.apis.export import write_random_dinov2
+    from dense_ssl_mm.registry import MODELS
+    from dense_ssl_mm.utils.errors import BadInputError
+    reg4 = tmp_path / 'dinov2_vits14_reg4_pretrain.pth'
+    write_random_dinov2(str(reg4), 'small', 14, 4, seed=0)
+    vit = MODELS.build(dict(type='ViT', arch='small', patch_size=14, img_size=518,
+                            layer_scale=1e-5, init_cfg=dict(type='DINOv2', checkpoint=str(reg4))))
+    with pytest.raises(BadInputError) as direct:
+        vit.init_weights()
+    assert 'this file has 4 register tokens and the model none' in str(direct.value)
+    for path, expected in ((reg4, f'train: {direct.value}'),
+                           (tmp_path / 'nope.pth', f"weights file '{tmp_path / 'nope.pth'}' "
+                                                   'does not exist')):
+        proc = run('tools/train.py', 'configs/demo/neco_vit-s14_demo.py', '--work-dir',
+                   tmp_path / 'w', '--cfg-options', f'model.backbone.init_cfg.checkpoint={path}',
+                   'train_cfg.max_iters=1')
+        assert proc.returncode == 1
+        one_line_error(proc, expected)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-2000:]
+
+
+def test_the_tool_error_path_keeps_tracebacks_of_unknown_errors(capsys):
+    from dense_ssl_mm.utils.cli import run_tool
+    from dense_ssl_mm.utils.errors import BadInputError
+
+    def bad_input(argv):
+        raise BadInputError("file 'x.pth' holds no\nstate dict")
+
+    def bug(argv):
+        raise KeyError('an unknown failure')
+
+    with pytest.raises(SystemExit) as stop:
+        run_tool('tool', bad_input)
+    assert stop.value.code == 1
+    assert capsys.readouterr().err == "tool: file 'x.pth' holds no state dict\n"
+    with pytest.raises(KeyError, match='an unknown failure'):
+        run_tool('tool', bug)
+    with pytest.raises(SystemExit) as stop:
+        run_tool('tool', lambda argv: 3)
+    assert stop.value.code == 3

@@ -236,3 +236,78 @@ def test_a_neco_vit_loads_into_the_s14_vitdet_mask_rcnn(tmp_path):
         levels = detector.neck(tokens)
     assert [tuple(p.shape[-2:]) for p in levels] == [(112, 168), (56, 84), (28, 42), (14, 21),
                                                      (7, 11)]
+
+
+def test_an_official_dinov2_file_exports_to_every_layout(tmp_path):
+    """A release file (no ``backbone.`` prefix: was "no tensors under 'backbone.'"), its
+    ``.safetensors`` twin and a DDP save export to ``mmdet`` (the ViT's own names: the
+    tensors the ViT import loads), ``dinov2`` (the file back, the training-only mask token
+    zeroed) and ``mmseg-vit`` (the S/14 UPerNet config loads it strictly, same tokens)."""
+    import os.path as osp
+    import subprocess
+    import sys
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS as SEG_MODELS
+    from safetensors.torch import save_file
+
+    from dense_ssl_mm.apis.export import write_random_dinov2
+
+    from ..conftest import REPO
+    release = tmp_path / 'dinov2_vits14_pretrain.pth'
+    write_random_dinov2(str(release), 'small', 14, 0, seed=4)
+    official = torch.load(release)
+    save_file({k: v.contiguous() for k, v in official.items()}, str(tmp_path / 'w.safetensors'))
+    torch.save({f'module.{k}': v for k, v in official.items()}, tmp_path / 'ddp.pth')
+    vit = MODELS.build(dict(type='ViT', arch='small', patch_size=14, img_size=518,
+                            layer_scale=1e-5, init_cfg=dict(type='DINOv2',
+                                                            checkpoint=str(release))))
+    vit.init_weights()
+    vit.eval()
+    for source in (release, tmp_path / 'w.safetensors', tmp_path / 'ddp.pth'):
+        out = tmp_path / f'{source.stem}_own.pth'
+        export_checkpoint(str(source), str(out), layout='mmdet')
+        own = torch.load(out)
+        assert set(own) == set(vit.state_dict())
+        assert all(torch.equal(own[k], v) for k, v in vit.state_dict().items()), source
+    export_checkpoint(str(release), str(tmp_path / 'back.pth'), layout='dinov2')
+    back = torch.load(tmp_path / 'back.pth')
+    assert set(back) == set(official) and torch.equal(back['mask_token'],
+                                                      torch.zeros(1, 384))
+    assert all(torch.equal(back[k], v) for k, v in official.items() if k != 'mask_token')
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'export_backbone.py'),
+                           str(release), str(tmp_path / 'vit_mmseg.pth'), '--layout',
+                           'mmseg-vit'], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'read ' in proc.stdout and 'the official DINOv2 layout' in proc.stdout
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'benchmarks', 'mmseg',
+                                   'upernet_vit-s14_dinov2_ln_mln_20k_voc12aug-512x512.py'))
+    cfg.model.backbone.init_cfg.checkpoint = str(tmp_path / 'vit_mmseg.pth')
+    init_default_scope('mmseg')
+    seg = SEG_MODELS.build(cfg.model)
+    seg.init_weights()  # StrictPretrained: 0 missing, 0 unexpected, no other shape
+    seg.eval()
+    x = torch.randn(1, 3, 518, 518)
+    with torch.no_grad():
+        assert (seg.backbone(x)[3] - vit(x)[-1]).abs().max() < 1e-4
+
+
+def test_a_dinov2_training_checkpoint_exports_its_teacher_or_its_student(tmp_path):
+    from dense_ssl_mm.apis.export import write_random_dinov2
+    from dense_ssl_mm.models.backbones.vit_layouts import dinov2_to_vit
+    for name, seed in (('t.pth', 1), ('s.pth', 2)):
+        write_random_dinov2(str(tmp_path / name), 'tiny', 14, 0, seed=seed)
+    teacher, student = torch.load(tmp_path / 't.pth'), torch.load(tmp_path / 's.pth')
+    torch.save({'model': {**{f'teacher.backbone.{k}': v for k, v in teacher.items()},
+                          **{f'student.backbone.{k}': v for k, v in student.items()}}},
+               tmp_path / 'train.pth')
+    for branch, want in ((None, teacher), ('momentum', teacher), ('online', student)):
+        notes = []
+        export_checkpoint(str(tmp_path / 'train.pth'), str(tmp_path / 'o.pth'), branch,
+                          notes=notes)
+        got, expected = torch.load(tmp_path / 'o.pth'), dinov2_to_vit(want)
+        assert set(got) == set(expected)
+        assert all(torch.equal(got[k], v) for k, v in expected.items()), branch
+        assert notes[0].startswith('a DINOv2 training checkpoint: its '
+                                   f"{'student' if branch == 'online' else 'teacher'} backbone")

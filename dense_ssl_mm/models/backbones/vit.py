@@ -12,10 +12,10 @@ from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 from ..utils.strict_pretrained import fit_report
-from .vit_layouts import dinov2_to_vit, is_dinov2_layout
+from .vit_layouts import read_vit_weights
 
 #: ``arch`` -> (embedding width, depth, heads); the MLP is 4x wide.
 ARCHS = dict(tiny=(192, 12, 3), small=(384, 12, 6), base=(768, 12, 12), large=(1024, 24, 16))
@@ -35,7 +35,10 @@ class ViT(VisionTransformer):
     The parameter names are timm's, which are also the official DINOv2 names except for
     three tensors (``vit_layouts.py``): ``init_cfg=dict(type='Pretrained', checkpoint=PATH)``
     (or ``type='DINOv2'``, the same) loads, strictly, an official DINOv2 file (with or without
-    registers), a file in this layout, or a pretraining checkpoint's online ``backbone.*``;
+    registers; ``.pth`` or ``.safetensors``), a file in this layout, a pretraining checkpoint's
+    online ``backbone.*``, a file saved from DDP (``module.`` stripped) or a DINOv2 training
+    checkpoint (its teacher backbone; ``branch='student'`` in ``init_cfg`` for the student),
+    saying in one log line what it found (:func:`~.vit_layouts.read_vit_weights`);
     ``pos_interpolation='dinov2'`` resamples the positional embedding by the
     official rule (bicubic; plain models: scale (grid + 0.1) / 37, no antialiasing; register
     models: the exact size, antialiased), so the features equal DINOv2's at every input size;
@@ -54,7 +57,8 @@ class ViT(VisionTransformer):
         pos_interpolation: ``'timm'`` or ``'dinov2'`` (above).
         fused_attn: torch's scaled-dot-product attention (flash / memory-efficient kernels on
             a GPU); False: the explicit softmax(QK^T)V.
-        init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` or None (timm's initialisation).
+        init_cfg: ``dict(type='Pretrained', checkpoint=PATH[, branch='teacher'|'student'])``
+            or None (timm's initialisation).
     """
 
     def __init__(self, arch: str = 'small', patch_size: int = 16, img_size: int = 224,
@@ -77,9 +81,11 @@ class ViT(VisionTransformer):
         self.pos_interpolation = check_choice(owner, 'pos_interpolation', pos_interpolation,
                                               POS_RULES)
         if init_cfg is not None and (init_cfg.get('type') not in ('DINOv2', 'Pretrained') or
-                                     'checkpoint' not in init_cfg):
+                                     'checkpoint' not in init_cfg or
+                                     set(init_cfg) - {'type', 'checkpoint', 'branch'}):
             raise ValueError(f"ViT: init_cfg must be dict(type='Pretrained' or 'DINOv2', "
-                             f'checkpoint=PATH) or None, got {init_cfg}')
+                             f"checkpoint=PATH[, branch='teacher' or 'student']) or None, got "
+                             f'{init_cfg}')
         self.init_cfg = init_cfg
 
     def init_weights(self, mode: str = '', needs_reset: bool = True) -> None:
@@ -89,18 +95,10 @@ class ViT(VisionTransformer):
         if self.init_cfg is None:
             return
         path = self.init_cfg['checkpoint']
-        state = load_local_checkpoint(path, map_location='cpu')
-        state = state.get('state_dict', state.get('model', state)) \
-            if isinstance(state, dict) else state
-        if not isinstance(state, dict):
-            raise ValueError(f'{path!r} holds no state dict')
-        if any(k.startswith('backbone.') for k in state):  # a pretraining checkpoint
-            state = {k[len('backbone.'):]: v for k, v in state.items()
-                     if k.startswith('backbone.')}
-        if is_dinov2_layout(state):
-            state = dinov2_to_vit(state)
+        state, notes = read_vit_weights(path, self.init_cfg.get('branch', 'teacher'))
         self.load_strict(state, path)
-        print_log(f'ViT: loaded {len(state)} tensors from {path}', logger='current')
+        print_log(f'ViT: loaded {len(state)} tensors from {path}'
+                  + (f' ({"; ".join(notes)})' if notes else ''), logger='current')
 
     def load_strict(self, state: dict, source: str) -> None:
         """Load ``state``; any missing, unexpected or mis-shaped tensor is an error that
@@ -109,10 +107,29 @@ class ViT(VisionTransformer):
         missing, unexpected = report['missing'], report['unexpected']
         shapes = [f'{k}: file {file}, model {model}' for k, file, model in report['mismatched']]
         if missing or unexpected or shapes:
-            raise ValueError(f'{source!r} does not fit this ViT: {len(missing)} missing '
-                             f'{missing[:5]}, {len(unexpected)} unexpected {unexpected[:5]}, '
-                             f'{len(shapes)} of another shape {shapes[:3]}')
+            raise BadInputError(f'{source!r} does not fit this ViT: {self._register_hint(state)}'
+                                f'{len(missing)} missing {missing[:5]}, {len(unexpected)} '
+                                f'unexpected {unexpected[:5]}, {len(shapes)} of another shape '
+                                f'{shapes[:3]}')
         self.load_state_dict(state)
+
+    def _register_hint(self, state: dict) -> str:
+        """What to change when the file's register tokens differ from the model's ('' if
+        they agree): the reg4 config / ``reg_tokens``."""
+        reg = state.get('reg_token')
+        file_regs = int(reg.shape[1]) if reg is not None and reg.ndim == 3 else 0
+        model_regs = int(self.reg_token.shape[1]) if self.reg_token is not None else 0
+        if file_regs == model_regs:
+            return ''
+        if model_regs == 0:
+            return (f'this file has {file_regs} register tokens and the model none: use the '
+                    f'reg{file_regs} config (e.g. configs/neco_vit-s14-reg{file_regs}_dinov2_'
+                    f'coco.py) / reg_tokens={file_regs}; ')
+        if file_regs == 0:
+            return (f'this file has no register tokens and the model {model_regs}: use the '
+                    'plain config (e.g. configs/neco_vit-s14_dinov2_coco.py) / reg_tokens=0; ')
+        return (f'this file has {file_regs} register tokens and the model {model_regs}: '
+                f'use reg_tokens={file_regs}; ')
 
     def _pos_embed(self, x: Tensor) -> Tensor:
         """Tokens ``(N, h, w, C)`` -> prefix + patch tokens with positions."""

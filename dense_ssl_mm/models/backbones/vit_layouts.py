@@ -1,17 +1,27 @@
-"""ViT checkpoint layouts -> this project's ViT (timm's names): pure functions.
+"""ViT checkpoint layouts -> this project's ViT (timm's names): pure functions and the reader.
 
-See ``../shared/docs/vit.md`` for the layouts. The official DINOv2 files
-(``dinov2_vits14_pretrain.pth``, ``dinov2_vits14_reg4_pretrain.pth``, ...) use timm's block
-names already (``blocks.N.norm1``, ``attn.qkv``, ``ls1.gamma``, ``mlp.fc1``, ...); they
+The official DINOv2 files (``dinov2_vits14_pretrain.pth``, ``dinov2_vits14_reg4_pretrain.pth``,
+...) use timm's block names already (``blocks.N.norm1``, ``attn.qkv``, ``ls1.gamma``,
+``mlp.fc1``, ...); they
 differ in three places, converted here: a ``mask_token`` (training-only, dropped), and in
 register models ``register_tokens`` (timm: ``reg_token``) and a positional embedding with a
 class slot, which timm's register models fold into ``cls_token`` (registers and patches
-follow the class token; only patches carry a position).
+follow the class token; only patches carry a position). DINOv2 training checkpoints made
+with ``block_chunks > 0`` (FSDP) hold the blocks as ``blocks.<chunk>.<index>.`` (the index
+counts over all blocks): read as ``blocks.<index>.``.
+
+:func:`read_vit_weights` reads a file of any of these layouts and containers.
 """
-from typing import Dict
+import re
+from typing import Dict, List, Tuple
 
 import torch
 from torch import Tensor
+
+from dense_ssl_mm.utils.checkpoint import read_weights
+from dense_ssl_mm.utils.errors import BadInputError
+
+_CHUNKED = re.compile(r'^blocks\.\d+\.(\d+)\.')
 
 
 def is_dinov2_layout(state: Dict[str, Tensor]) -> bool:
@@ -23,18 +33,42 @@ def dinov2_to_vit(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
     """An official DINOv2 state dict (with or without registers) in :class:`ViT`'s names.
 
     Raises:
-        ValueError: for the SwiGLU MLP of the g/14 model (not supported by :class:`ViT`).
+        BadInputError: for the SwiGLU MLP of the g/14 model (not supported by :class:`ViT`).
     """
     if any('.mlp.w12.' in k for k in state):
-        raise ValueError('a DINOv2 giant checkpoint (SwiGLU MLP, mlp.w12 / mlp.w3): ViT '
-                         'supports the tiny / small / base / large MLP layouts')
-    out = {k: v for k, v in state.items() if k != 'mask_token'}
+        raise BadInputError('a DINOv2 giant checkpoint (SwiGLU MLP, mlp.w12 / mlp.w3): ViT '
+                            'supports the tiny / small / base / large MLP layouts')
+    out = {_CHUNKED.sub(r'blocks.\1.', k): v for k, v in state.items() if k != 'mask_token'}
     if 'register_tokens' in out:
         out['reg_token'] = out.pop('register_tokens')
         pos = out['pos_embed']
         out['cls_token'] = out['cls_token'] + pos[:, :1]
         out['pos_embed'] = pos[:, 1:]
     return out
+
+
+def read_vit_weights(path: str, branch: str = 'teacher') -> Tuple[Dict[str, Tensor],
+                                                                  List[str]]:
+    """The ViT weights of a file in :class:`ViT`'s (timm's) names, and how they were found.
+
+    Accepted: the official DINOv2 files (``.pth`` or ``.safetensors``, with or without
+    registers), this layout, a pretraining checkpoint's online ``backbone.*``, and every
+    container of :func:`~dense_ssl_mm.utils.checkpoint.read_weights` (DDP ``module.`` files,
+    DINOv2 training checkpoints: the teacher by default, ``branch='student'``).
+
+    Returns:
+        ``(state, notes)``: notes are short phrases for one log line.
+    """
+    state, notes = read_weights(path, branch=branch)
+    if any(k.startswith('backbone.') for k in state):  # a pretraining checkpoint
+        state = {k[len('backbone.'):]: v for k, v in state.items()
+                 if k.startswith('backbone.')}
+        notes.append("a pretraining checkpoint's online backbone")
+    if is_dinov2_layout(state):
+        state = dinov2_to_vit(state)
+        regs = state['reg_token'].shape[1] if 'reg_token' in state else 0
+        notes.append('the official DINOv2 layout' + (f' with {regs} registers' if regs else ''))
+    return state, notes
 
 
 def vit_to_dinov2(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
@@ -64,11 +98,11 @@ def vit_to_mmseg(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
     (timm's epsilon) and ``final_norm=True`` for the final norm (``ln1``).
 
     Raises:
-        ValueError: for register tokens (mmseg's ViT has none: their attention would be lost).
+        BadInputError: for register tokens (mmseg's ViT has none: their attention would be lost).
     """
     if 'reg_token' in state:
-        raise ValueError('mmseg\'s VisionTransformer has no register tokens: a ViT with '
-                         'registers cannot be exported to it without changing its features')
+        raise BadInputError('mmseg\'s VisionTransformer has no register tokens: a ViT with '
+                            'registers cannot be exported to it without changing its features')
     out = {'cls_token': state['cls_token'], 'pos_embed': state['pos_embed'],
            'patch_embed.projection.weight': state['patch_embed.proj.weight'],
            'patch_embed.projection.bias': state['patch_embed.proj.bias'],

@@ -3,10 +3,11 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit, update_init_info
-from mmengine.runner.checkpoint import _load_checkpoint, _load_checkpoint_with_prefix
 from torch import Tensor
 
 from dense_ssl_mm.registry import WEIGHT_INITIALIZERS
+from dense_ssl_mm.utils.checkpoint import read_weights
+from dense_ssl_mm.utils.errors import BadInputError
 
 
 def fit_report(own: Dict[str, Tensor], loaded: Dict[str, Tensor],
@@ -37,6 +38,11 @@ class StrictPretrainedInit(PretrainedInit):
     Use in configs as ``init_cfg=dict(type='dense_ssl_mm.StrictPretrained', checkpoint=...)``
     (the ``dense_ssl_mm.`` prefix lets mmdet/mmseg scopes find it).
 
+    The file is read by :func:`~dense_ssl_mm.utils.checkpoint.read_weights`, the reader of
+    the ViT import: a flat state dict, a Runner checkpoint, a ``.safetensors`` file, a DDP file
+    (``module.`` stripped) or a DINOv2 training checkpoint (its teacher backbone), said in the
+    log line of the load.
+
     Args:
         checkpoint: Path of the weights (flat state dict or Runner checkpoint).
         prefix: Load only the tensors under this prefix (``'backbone.'``), prefix removed.
@@ -57,12 +63,17 @@ class StrictPretrainedInit(PretrainedInit):
         self.ignore_prefixes = tuple(ignore_prefixes)
 
     def _load(self) -> Dict[str, Tensor]:
-        if self.prefix is not None:
-            return _load_checkpoint_with_prefix(self.prefix, self.checkpoint, self.map_location)
-        ckpt = _load_checkpoint(self.checkpoint, map_location=self.map_location)
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
-        return {k[len('module.'):] if k.startswith('module.') else k: v
-                for k, v in state.items()}
+        state, self._notes = read_weights(self.checkpoint, map_location=self.map_location)
+        if self.prefix is None:
+            return state
+        picked = {k[len(self.prefix):]: v for k, v in state.items() if k.startswith(self.prefix)}
+        if not picked:
+            if any(n.startswith('a DINOv2 training checkpoint') for n in self._notes):
+                return state  # its backbone was taken out already
+            raise BadInputError(f'pretrained weights {self.checkpoint!r} have no tensor under '
+                                f'prefix {self.prefix!r} (their names start with '
+                                f'{sorted({k.split(".")[0] for k in state})[:8]})')
+        return picked
 
     def __call__(self, module) -> None:
         loaded = self._load()
@@ -78,11 +89,12 @@ class StrictPretrainedInit(PretrainedInit):
                 problems.append(f'{len(report[kind])} {kind} keys (e.g. {report[kind][:5]}; '
                                 f'allow_{kind}=True to accept)')
         if problems:
-            raise ValueError(f'pretrained weights {self.checkpoint!r} do not fit '
-                             f'{type(module).__name__}: ' + '; '.join(problems))
+            raise BadInputError(f'pretrained weights {self.checkpoint!r} do not fit '
+                                f'{type(module).__name__}: ' + '; '.join(problems))
         module.load_state_dict({k: v for k, v in loaded.items() if k in own}, strict=False)
         print_log(f'loaded {sum(k in own for k in loaded)} tensors from {self.checkpoint} '
                   f'into {type(module).__name__} ({len(report["missing"])} missing, '
-                  f'{len(report["unexpected"])} unexpected, all allowed)', logger='current')
+                  f'{len(report["unexpected"])} unexpected, all allowed'
+                  + ''.join(f'; {note}' for note in self._notes) + ')', logger='current')
         if hasattr(module, '_params_init_info'):
             update_init_info(module, init_info=self._get_init_info())
