@@ -40,11 +40,54 @@ def _augment(image, mask, size: int, gen: torch.Generator):
     return img.clamp(0, 255), lab.long()
 
 
+@PROTOCOLS.register_module(name='linear')
+@dataclasses.dataclass
+class Linear(Protocol):
+    """The NeCo / Leopart linear probe (module docstring): identity-matched mIoU over all
+    classes at ``resolution``.
+
+    Args:
+        size: Side of the square input images (the reference: 448).
+        resolution: Side of the score and label maps the probe is trained and scored at
+            (the reference: 100), or ``'full'`` (the input size).
+        epochs: Passes over the training images (lr x 0.1 at epoch 20 of 25, else at 80 %).
+        lr: SGD learning rate.
+        momentum: SGD momentum.
+        weight_decay: SGD weight decay.
+    """
+
+    size: int = 448
+    resolution: Union[int, str] = 100
+    epochs: int = 25
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+
+    needs = ('labels', )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.resolution != 'full' and not str(self.resolution).isdigit():
+            raise ValueError(f"linear: resolution must be a number of pixels or 'full', got "
+                             f'{self.resolution!r}')
+
+    def run(self, ev: EvalRun) -> Dict[str, object]:
+        train_pairs, val_pairs, num_classes, reduce = ev.labelled()
+        val_data = (ev.features('val', self.level, self.size), ev.pairs('val', self.size)[1])
+        out = linear_probe_protocol(
+            feature_fn(ev.model, self.level), train_pairs, val_pairs, num_classes, self.size,
+            self.resolution, self.epochs, self.lr, self.momentum, self.weight_decay,
+            ev.batch_size, self.seed, reduce, ev.bar(), val_data, ev.device)
+        out['settings'] = self.settings(**out['settings'])
+        return out
+
+
 def linear_probe_protocol(feature_fn: Callable[[Tensor], Tensor], train_pairs, val_pairs,
                           num_classes: int, size: int, resolution: Union[int, str],
-                          epochs: int, lr: float, momentum: float = 0.9,
-                          weight_decay: float = 1e-4, batch_size: int = BATCH_SIZE,
-                          seed: int = 0, reduce_zero_label: bool = False, progress=None,
+                          epochs: int, lr: float, momentum: float = Linear.momentum,
+                          weight_decay: float = Linear.weight_decay,
+                          batch_size: int = BATCH_SIZE, seed: int = Linear.seed,
+                          reduce_zero_label: bool = False, progress=None,
                           val_data: Optional[Tuple[Tensor, Tensor]] = None,
                           device=None) -> Dict[str, object]:
     """Train the probe on ``train_pairs`` and score it on ``val_pairs`` (path pairs).
@@ -97,45 +140,3 @@ def linear_probe_protocol(feature_fn: Callable[[Tensor], Tensor], train_pairs, v
                               milestone=milestone, crop_scale=[0.8, 1.0], flip=True,
                               train_images=len(train_pairs), val_images=len(val_pairs),
                               num_classes=num_classes, final_train_loss=float(loss)))
-
-
-@PROTOCOLS.register_module(name='linear')
-@dataclasses.dataclass
-class Linear(Protocol):
-    """The NeCo / Leopart linear probe (module docstring): identity-matched mIoU over all
-    classes at ``resolution``.
-
-    Args:
-        size: Side of the square input images (the reference: 448).
-        resolution: Side of the score and label maps the probe is trained and scored at
-            (the reference: 100), or ``'full'`` (the input size).
-        epochs: Passes over the training images (lr x 0.1 at epoch 20 of 25, else at 80 %).
-        lr: SGD learning rate.
-        momentum: SGD momentum.
-        weight_decay: SGD weight decay.
-    """
-
-    size: int = 448
-    resolution: Union[int, str] = 100
-    epochs: int = 25
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-
-    needs = ('labels', )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.resolution != 'full' and not str(self.resolution).isdigit():
-            raise ValueError(f"linear: resolution must be a number of pixels or 'full', got "
-                             f'{self.resolution!r}')
-
-    def run(self, ev: EvalRun) -> Dict[str, object]:
-        train_pairs, val_pairs, num_classes, reduce = ev.labelled()
-        val_data = (ev.features('val', self.level, self.size), ev.pairs('val', self.size)[1])
-        out = linear_probe_protocol(
-            feature_fn(ev.model, self.level), train_pairs, val_pairs, num_classes, self.size,
-            self.resolution, self.epochs, self.lr, self.momentum, self.weight_decay,
-            ev.batch_size, self.seed, reduce, ev.bar(), val_data, ev.device)
-        out['settings'] = self.settings(**out['settings'])
-        return out
