@@ -150,3 +150,30 @@ def test_mask_ids_beyond_the_class_count_are_named(tmp_path):
                       options=dict(size=SIZE, ks=[3]), progress=False)
     assert torch.equal(load_pairs(pairs, SIZE)[1][0, :4, :4], torch.full((4, 4), 200,
                                                                         dtype=torch.uint8))
+
+
+def test_the_default_read_out_names_a_mask_id_beyond_the_config_classes(tmp_path):
+    """With an mmseg dataset config the class count is its metainfo's (VOC: 21): a mask id
+    of 30 is refused naming the file, the id and the count, not scored."""
+    import os.path as osp
+    import subprocess
+    import sys
+    from ..conftest import REPO
+    proc = subprocess.run([sys.executable, osp.join(REPO, 'tools', 'make_tiny_datasets.py'),
+                           str(tmp_path / 'tiny')], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    voc = tmp_path / 'tiny' / 'voc' / 'VOC2012'
+    name = (voc / 'ImageSets' / 'Segmentation' / 'train.txt').read_text().split()[0]
+    mask_path = voc / 'SegmentationClass' / f'{name}.png'
+    mask = np.array(Image.open(mask_path))
+    mask[:2, :2] = 30
+    Image.fromarray(mask).save(mask_path)
+    cfg = tmp_path / 'voc.py'
+    base = osp.join(REPO, 'configs', 'benchmarks', 'tiny', 'fcn_r18-d8_tiny-voc.py')
+    cfg.write_text(f"_base_ = '{base}'\n"
+                   f"train_dataloader = dict(dataset=dict(data_root='{voc}'))\n"
+                   f"val_dataloader = dict(dataset=dict(data_root='{voc}'))\n")
+    with pytest.raises(ValueError, match=rf"mask '.*{name}\.png' holds class id 30, outside "
+                       r"the 21 classes \[0, 21\)"):
+        dense_eval(tiny_model(), str(tmp_path / 'e'), seg_config=str(cfg), seg_size=SIZE,
+                   progress=False)
