@@ -42,8 +42,8 @@ class RandomResizedCropWithBox(BaseTransform):
         antialias: With ``'bilinear'``: use PIL's bilinear filter, which widens its support
             when it shrinks (antialiasing), as torchvision's RandomResizedCrop on PIL images
             and the PixPro reference do; computed by torch's uint8 kernel, which gives PIL's
-            values exactly (default). False: OpenCV's bilinear, which does not antialias but
-            is faster (about 0.2 against 0.6-1.2 ms per view on this CPU).
+            values within one grey level (default). False: OpenCV's bilinear, which does not
+            antialias but is faster (about 0.2 against 0.6-1.2 ms per view on this CPU).
     """
 
     def __init__(self,
