@@ -177,3 +177,37 @@ def test_the_default_read_out_names_a_mask_id_beyond_the_config_classes(tmp_path
                        r"the 21 classes \[0, 21\)"):
         dense_eval(tiny_model(), str(tmp_path / 'e'), seg_config=str(cfg), seg_size=SIZE,
                    progress=False)
+
+
+def test_a_new_protocol_is_one_registered_class_sharing_the_run_features(tmp_path):
+    root = write_folder(tmp_path / 'set')
+
+    @dataclasses.dataclass
+    class FeatureNorm(Protocol):
+        """The norm of the validation features.
+
+        Args:
+            size: Side of the square images.
+        """
+
+        size: int = 448
+        needs = ('labels', )
+
+        def run(self, ev):
+            feats = ev.features('val', self.level, self.size)
+            return dict(norm=float(feats.norm()), settings=self.settings())
+
+    PROTOCOLS.register_module(name='feature_norm', module=FeatureNorm)
+    try:
+        model = tiny_model()
+        counts = count_backbone_images(model)
+        out = run_protocols(model, ['feature_norm', 'overcluster'], str(tmp_path / 'w'),
+                            seg_root=str(root), options=dict(size=SIZE, ks=[3], seeds=(0, )),
+                            progress=False)
+    finally:
+        PROTOCOLS._module_dict.pop('feature_norm')
+    assert counts['images'] == VAL  # the overclustering used the same features
+    from dense_ssl_mm.evaluation import features_of, folder_pairs
+    expected = features_of(model, load_pairs(folder_pairs(str(root), 'val'), SIZE)[0], 'C4')
+    assert out['feature_norm']['norm'] == pytest.approx(float(expected.norm()), rel=1e-6)
+    assert out['feature_norm']['settings'] == dict(level='C4', seed=0, size=SIZE)
