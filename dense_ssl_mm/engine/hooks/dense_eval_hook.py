@@ -20,8 +20,9 @@ from dense_ssl_mm.utils.validation import check_choice, check_number
 @HOOKS.register_module()
 class DenseEvalHook(Hook):
     """Every ``interval`` iterations (and before the first and after the last) run the
-    label-free correspondence protocol (:mod:`dense_ssl_mm.evaluation`) on a small fixed
-    image set with the online network in eval mode.
+    label-free correspondence protocol
+    (:mod:`dense_ssl_mm.evaluation.protocols.correspondence`) on a small fixed image set with
+    the online network in eval mode.
 
     Writes, under ``<work_dir>/dense_eval/``: ``metrics.jsonl`` (one line per evaluation),
     ``pca_iter_<N>.png`` (PCA colours of the views' features), and at the end ``curves.png``
