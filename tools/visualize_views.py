@@ -24,6 +24,7 @@ from mmengine.runner import load_checkpoint
 
 from dense_ssl_mm.utils import install_checkpoint_io
 from dense_ssl_mm.utils.cli import run_tool
+from dense_ssl_mm.utils.config_walk import find_by_type
 from dense_ssl_mm.visualization import (draw_view_pairs, draw_view_segments, view_pairs,
                                         view_segments)
 
@@ -45,7 +46,7 @@ def main(argv=None) -> None:
         sys.exit(f'cannot read image {image!r}')
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    if any(t['type'] == 'LoadFHMask' for t in cfg.train_dataloader.dataset.pipeline):
+    if find_by_type(cfg.train_dataloader.dataset.pipeline, 'LoadFHMask'):
         sample, grids, segments = view_segments(cfg, img)
         cv2.imwrite(args.out, draw_view_segments(img, sample, grids, segments))
         shared = sorted(int(i) for i in set(grids[0].ravel()) & set(grids[1].ravel()))

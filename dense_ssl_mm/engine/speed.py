@@ -23,6 +23,8 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from dense_ssl_mm.utils.config_walk import find_by_type
+
 SWITCHES = ('channels_last', 'bf16', 'compile_backbone', 'pin_memory', 'device_views')
 DEVICE_MAX_SHORT_SIDE = 512
 
@@ -69,11 +71,11 @@ def to_device_views(cfg: Config) -> Config:
     """
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
     kinds = [t['type'] for t in pipeline]
-    if kinds.count('MultiViewTransform') != 1:
+    found = find_by_type(pipeline, 'MultiViewTransform')
+    if len(found) != 1 or len(found[0][0]) != 1:
         raise ValueError('speed.device_views needs one MultiViewTransform in '
                          f'train_dataloader.dataset.pipeline, found {kinds}')
-    at = kinds.index('MultiViewTransform')
-    paired = pipeline[at]
+    (at, ), paired = found[0]
     if kinds[at + 1:] != ['PackViews']:
         raise ValueError(f'speed.device_views: after MultiViewTransform the pipeline must only '
                          f'pack (PackViews), found {kinds[at + 1:]}')

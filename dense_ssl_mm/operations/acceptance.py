@@ -6,11 +6,11 @@ paper's per-GPU batch: fp32, ``bf16 + channels_last``, ``+ compile_backbone``; i
 allocated memory against the fake-tensor estimate); ``end_to_end`` (JPEGs written to local
 disk through the real dataloader: CPU views with N workers against ``speed.device_views``,
 data-wait share); ``official`` (the official PixPro step interleaved with ours, when a
-checkout is given); ``eval_dense`` (200 view pairs, R50 C4); ``nan_guard`` (the weight check's
-cost per call and per iteration at its interval); ``ddp`` (a two-process NCCL step where two
-GPUs are visible). ``dry_run=True`` runs every stage for one step on the CPU with tiny sizes,
-so the command cannot rot before a GPU appears. Writes ``gpu_report.json`` and
-``gpu_report.md``.
+checkout is given: a child process imports it from the checkout's own path); ``eval_dense``
+(200 view pairs, R50 C4); ``nan_guard`` (the weight check's cost per call and per iteration at
+its interval); ``ddp`` (a two-process NCCL step where two GPUs are visible).
+``dry_run=True`` runs every stage for one step on the CPU with tiny sizes, so the command
+cannot rot before a GPU appears. Writes ``gpu_report.json`` and ``gpu_report.md``.
 """
 import copy
 import glob
@@ -22,18 +22,16 @@ import os.path as osp
 import platform
 import subprocess
 import sys
-import tempfile
 import time
-import types
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.speed import apply_speed_config
+from dense_ssl_mm.utils.config_walk import find_by_type, path_str
 from .benchmark import (build_for_benchmark, folder_loader, synthetic_batch, synthetic_data,
                         time_train_steps)
 from .memory import estimate_step_memory
@@ -274,116 +272,46 @@ def end_to_end_stage(root: str, device: torch.device, dry_run: bool, budget: Bud
 
 def _shrink_views(cfg: Config, size: int) -> None:
     """Set every crop of the training pipeline (and the device view maker) to ``size``."""
-    def visit(node):
-        if isinstance(node, dict):
-            if node.get('type') == 'RandomResizedCropWithBox':
-                node['size'] = size
-            for value in node.values():
-                visit(value)
-        elif isinstance(node, list):
-            for value in node:
-                visit(value)
-    visit(cfg.train_dataloader)
-    visit(cfg.model.get('data_preprocessor', {}))
-
-
-def _load_official_pixpro(official_dir: str):
-    """Import the official PixPro model and ResNet-50 from a checkout (by file path)."""
-    package = types.ModuleType('contrast')
-    package.__path__ = [osp.join(official_dir, 'contrast')]
-    models = types.ModuleType('contrast.models')
-    models.__path__ = [osp.join(official_dir, 'contrast', 'models')]
-    saved = {k: sys.modules.get(k) for k in ('contrast', 'contrast.models')}
-    sys.modules.update({'contrast': package, 'contrast.models': models})
-    try:
-        loaded = {}
-        for name, rel in (('contrast.resnet', 'resnet.py'), ('contrast.models.base', 'base.py'),
-                          ('contrast.models.PixPro', 'PixPro.py')):
-            file = osp.join(official_dir, 'contrast', *([] if name == 'contrast.resnet'
-                                                        else ['models']), rel)
-            spec = importlib.util.spec_from_file_location(name, file)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-            loaded[name] = module
-        return loaded['contrast.resnet'].resnet50, loaded['contrast.models.PixPro'].PixPro
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                sys.modules.pop(key, None)
-            else:
-                sys.modules[key] = value
+    for part in (cfg.train_dataloader, cfg.model.get('data_preprocessor', {})):
+        for _, crop in find_by_type(part, 'RandomResizedCropWithBox'):
+            crop['size'] = size
 
 
 def official_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
                    official_dir: Optional[str], log: Callable[[str], None]) -> List[dict]:
-    """The official PixPro step (its model, SGD + its LARS rule, autocast) interleaved with
-    ours (bf16 + channels_last) on the same synthetic batch: rounds alternate the two."""
+    """The official PixPro step interleaved with ours on the same synthetic batch, in a child
+    process that imports the checkout's code from its own path
+    (:mod:`dense_ssl_mm.operations.official_pixpro`)."""
     if not official_dir:
         return [dict(status='skipped: no --official checkout given')]
     if not osp.isfile(osp.join(official_dir, 'contrast', 'models', 'PixPro.py')):
         return [dict(status=f'failed: {official_dir!r} has no contrast/models/PixPro.py')]
-    batch, size, rounds, steps = (2, 64, 1, 1) if dry_run else (128, 224, 3, 5)
+    seconds = max(0.0, budget.stage_left())
+    cmd = [sys.executable, '-m', 'dense_ssl_mm.operations.official_pixpro', '--root', root,
+           '--seconds', str(seconds)] + (['--dry-run'] if dry_run else [])
+    timeout = seconds + 300  # building both models and the first (compiling) steps
     try:
-        resnet50, official_cls = _load_official_pixpro(official_dir)
-        own_group = not torch.distributed.is_initialized()
-        if own_group:  # the official code asks the world size
-            store = osp.join(tempfile.mkdtemp(), 'pg')
-            torch.distributed.init_process_group('gloo', init_method=f'file://{store}', rank=0,
-                                                 world_size=1)
-        args = types.SimpleNamespace(
-            feature_dim=256, head_type='early_return', pixpro_p=2.0, pixpro_momentum=0.99,
-            pixpro_pos_ratio=0.7, pixpro_clamp_value=0.0, pixpro_transform_layer=1,
-            pixpro_ins_loss_weight=0.0, num_instances=118287, batch_size=batch, epochs=800,
-            start_epoch=1)
-        official = revert_sync_batchnorm(official_cls(resnet50, args)).to(device).train()
-        if not dry_run:
-            official = official.to(memory_format=torch.channels_last)
-        optimizer = torch.optim.SGD(official.parameters(), lr=1.0, momentum=0.9)
-        gen = torch.Generator().manual_seed(0)
-        views = [torch.randn(batch, 3, size, size, generator=gen).to(device) for _ in range(2)]
-        coords = [torch.tensor([[0.0, 0.0, 1.0, 1.0]]).repeat(batch, 1).to(device)] * 2
-        dtype = torch.bfloat16 if device.type == 'cuda' else torch.float32
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=root,
+                              env=_env_with_path(root, osp.abspath(official_dir)))
+    except subprocess.TimeoutExpired:
+        return [dict(status=f'skipped: did not finish within {timeout:.0f} s')]
+    try:
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = proc.stderr.strip().splitlines()[-1:] if proc.stderr else ''
+        return [dict(status=f'failed: exit {proc.returncode}: {tail}')]
+    if row.get('status') == 'ok':
+        log(f'official {row["official_step_s"]:.3f} s/step, ours {row["ours_step_s"]:.3f} '
+            's/step')
+    else:
+        log(f'official: {row.get("status")}')
+    return [row]
 
-        def official_step():
-            with torch.autocast(device.type, dtype=dtype, enabled=device.type == 'cuda'):
-                loss = official(views[0], views[1], coords[0], coords[1])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
 
-        speed = {} if dry_run else dict(bf16=True, channels_last=True)
-        cfg = _config(root, METHODS[0][1], speed, dry_run)
-        model, optim_wrapper = build_for_benchmark(cfg, device)
-        data = synthetic_data(batch, size)
-
-        def our_step():
-            model.train_step(data, optim_wrapper)
-            model.momentum_update(0.99)
-
-        times = dict(official=[], ours=[])
-        for _ in range(rounds):
-            for name, step in (('official', official_step), ('ours', our_step)):
-                if budget.stage_left() <= 0:
-                    break
-                step()  # warm-up of this round
-                _sync(device)
-                start = time.perf_counter()
-                for _ in range(steps):
-                    step()
-                _sync(device)
-                times[name].append((time.perf_counter() - start) / steps)
-        if own_group:
-            torch.distributed.destroy_process_group()
-        if not times['official'] or not times['ours']:
-            return [dict(status='skipped: stage budget spent')]
-        official_s, ours_s = min(times['official']), min(times['ours'])
-        log(f'official {official_s:.3f} s/step, ours {ours_s:.3f} s/step')
-        return [dict(status='ok', batch=batch, views=f'2 x {size} px',
-                     official_step_s=official_s, ours_step_s=ours_s,
-                     speedup=official_s / ours_s, rounds=len(times['ours']))]
-    except Exception as err:  # noqa: BLE001
-        return [dict(status=_failed(err))]
+def _env_with_path(*folders: str) -> dict:
+    """The environment with ``folders`` first on ``PYTHONPATH``."""
+    kept = [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(list(folders) + kept))
 
 
 def _sync(device: torch.device) -> None:
@@ -444,20 +372,23 @@ def ddp_stage(root: str, device: torch.device, dry_run: bool, budget: Budget,
     if gpus < 2 and not dry_run:
         return [dict(status=f'skipped: {gpus} GPU visible, a DDP step needs 2')]
     backend = 'nccl' if gpus >= 2 else 'gloo'
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-           '--master_port=29533', '-m', 'dense_ssl_mm.apis.train',
-           osp.join(root, 'configs', 'demo', 'pixpro_r18_demo.py'), '--launcher', 'pytorch',
+    demo = osp.join(root, 'configs', 'demo', 'pixpro_r18_demo.py')
+    # no dense evaluation in 3 iterations: the hook found by its type, wherever it is listed
+    hooks = dict(custom_hooks=Config.fromfile(demo).get('custom_hooks', []))
+    quiet = [f'{path_str(path)}.interval=1000'
+             for path, _ in find_by_type(hooks, 'DenseEvalHook')]
+    # --standalone: torchrun's own rendezvous on a free local port
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node=2',
+           '-m', 'dense_ssl_mm.apis.train', demo, '--launcher', 'pytorch',
            '--work-dir', osp.join(work_dir, 'ddp'), '--cfg-options', 'train_cfg.max_iters=3',
            'train_dataloader.batch_size=2', 'train_dataloader.num_workers=0',
-           'train_dataloader.persistent_workers=False', f'env_cfg.dist_cfg.backend={backend}',
-           'custom_hooks.1.interval=1000']
+           'train_dataloader.persistent_workers=False',
+           f'env_cfg.dist_cfg.backend={backend}'] + quiet
     timeout = max(30.0, budget.stage_left())
     start = time.perf_counter()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [root] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=root)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env=_env_with_path(root), cwd=root)
     except subprocess.TimeoutExpired:
         return [dict(status=f'skipped: did not finish within {timeout:.0f} s')]
     seconds = time.perf_counter() - start

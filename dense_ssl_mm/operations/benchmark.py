@@ -16,6 +16,7 @@ from dense_ssl_mm.engine.speed import apply_model_switches, speed_settings
 from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
+from dense_ssl_mm.utils.config_walk import find_by_type
 
 
 def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
@@ -36,10 +37,9 @@ def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
 
 def view_pipelines_of(cfg: Config) -> Optional[list]:
     """The view pipelines of the config's ``MultiViewTransform`` (None without one)."""
-    for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] in ('MultiViewTransform', 'PairedViewTransform'):
-            return list(t['view_pipelines'])
-    return None
+    found = find_by_type(cfg.train_dataloader.dataset.pipeline,
+                         ('MultiViewTransform', 'PairedViewTransform'))
+    return list(found[0][1]['view_pipelines']) if found else None
 
 
 def synthetic_batch(cfg: Config, n: int, size: Optional[int] = None, seed: int = 0) -> dict:
@@ -53,7 +53,7 @@ def synthetic_batch(cfg: Config, n: int, size: Optional[int] = None, seed: int =
     sizes = [ViewSpec.from_pipeline(p).crop.size[0] for p in pipelines]
     if size:
         sizes = [max(1, round(s * size / sizes[0])) for s in sizes]
-    masks = any(t['type'] == 'MasksToViews' for t in cfg.train_dataloader.dataset.pipeline)
+    masks = bool(find_by_type(cfg.train_dataloader.dataset.pipeline, 'MasksToViews'))
     gen = torch.Generator().manual_seed(seed)
     inputs, samples = [], []
     for _ in range(n):

@@ -18,6 +18,8 @@ from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
+from dense_ssl_mm.utils.config_walk import find_by_type
+
 GiB = 2**30
 
 
@@ -95,21 +97,9 @@ def estimate_step_memory(model, optim_wrapper, batch: dict,
 def config_view_size(cfg, default: int = 224) -> int:
     """The output size of the first ``RandomResizedCropWithBox`` in the config's training
     pipeline (the views' size), or ``default``."""
-    def find(node):
-        if isinstance(node, dict):
-            if node.get('type') == 'RandomResizedCropWithBox':
-                size = node.get('size')
-                return size if isinstance(size, int) else size[0]
-            values = node.values()
-        elif isinstance(node, (list, tuple)):
-            values = node
-        else:
-            return None
-        for value in values:
-            found = find(value)
-            if found is not None:
-                return found
-        return None
-
-    found = find(cfg.get('train_dataloader', {}).get('dataset', {}))
-    return int(found) if found is not None else default
+    crops = find_by_type(cfg.get('train_dataloader', {}).get('dataset', {}),
+                         'RandomResizedCropWithBox')
+    if not crops:
+        return default
+    size = crops[0][1].get('size')
+    return int(size if isinstance(size, int) else size[0])

@@ -10,6 +10,7 @@ from dense_ssl_mm.geometry.correspondence import cell_centers
 from dense_ssl_mm.models.matchers import CellMask, PointPairs
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
 from dense_ssl_mm.structures import ViewData
+from dense_ssl_mm.utils.config_walk import find_by_type
 
 Pair = Tuple[np.ndarray, np.ndarray]  # an original-image point in view 1, one in view 2
 
@@ -31,12 +32,11 @@ def view_pairs(cfg: Config, img: np.ndarray,
     Raises:
         ValueError: if the pipeline has no ``MultiViewTransform``.
     """
-    paired = [t for t in cfg.train_dataloader.dataset.pipeline
-              if t['type'] == 'MultiViewTransform']
+    paired = find_by_type(cfg.train_dataloader.dataset.pipeline, 'MultiViewTransform')
     if not paired:
         raise ValueError('no MultiViewTransform in train_dataloader.dataset.pipeline')
-    sample = TRANSFORMS.build(paired[0])(dict(img=img, img_shape=img.shape[:2],
-                                              ori_shape=img.shape[:2]))
+    sample = TRANSFORMS.build(paired[0][1])(dict(img=img, img_shape=img.shape[:2],
+                                                 ori_shape=img.shape[:2]))
     model = MODELS.build(cfg.model)
     model.init_weights()
     if load is not None:

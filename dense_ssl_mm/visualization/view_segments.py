@@ -10,6 +10,7 @@ from mmengine.config import Config
 from dense_ssl_mm.datasets.fh_masks import fh_segments
 from dense_ssl_mm.models.utils import cell_segments
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
+from dense_ssl_mm.utils.config_walk import find_by_type
 
 
 def _colours(ids: np.ndarray) -> np.ndarray:
@@ -30,12 +31,14 @@ def view_segments(cfg: Config, img: np.ndarray) -> Tuple[dict, list, int]:
     Raises:
         ValueError: if the pipeline has no ``LoadFHMask`` or no ``MultiViewTransform``.
     """
-    steps = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
-    if 'LoadFHMask' not in steps or 'MultiViewTransform' not in steps:
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    loads = find_by_type(pipeline, 'LoadFHMask')
+    paired = find_by_type(pipeline, 'MultiViewTransform')
+    if not loads or not paired:
         raise ValueError('the pipeline needs LoadFHMask and MultiViewTransform (DetCon)')
-    load = TRANSFORMS.build(steps['LoadFHMask'])
+    load = TRANSFORMS.build(loads[0][1])
     segments = fh_segments(img, **load.params)
-    sample = TRANSFORMS.build(steps['MultiViewTransform'])(dict(img=img, segments=segments))
+    sample = TRANSFORMS.build(paired[0][1])(dict(img=img, segments=segments))
     sample = TRANSFORMS.build(dict(type='MasksToViews'))(dict(sample, segments=segments))
     model = MODELS.build(cfg.model)
     stride = model.dense_stride()

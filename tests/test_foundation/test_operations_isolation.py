@@ -14,10 +14,16 @@ PACKAGE = osp.join(REPO, 'dense_ssl_mm')
 # In a fresh interpreter: import the package, then every module below it outside operations/;
 # print the modules loaded and the ones that failed to import.
 PROBE = r'''
-import importlib, json, pkgutil, sys
+import importlib, json, os, pkgutil, sys
 import dense_ssl_mm
-names = sorted(m.name for m in pkgutil.walk_packages(dense_ssl_mm.__path__, 'dense_ssl_mm.')
-               if not m.name.startswith('dense_ssl_mm.operations'))
+names = []
+def walk(folder, prefix):  # pkgutil.walk_packages would import operations to look inside
+    for m in pkgutil.iter_modules([folder], prefix):
+        if m.name != 'dense_ssl_mm.operations':
+            names.append(m.name)
+            if m.ispkg:
+                walk(os.path.join(folder, m.name.rsplit('.', 1)[-1]), m.name + '.')
+walk(dense_ssl_mm.__path__[0], 'dense_ssl_mm.')
 failed = {}
 for name in names:
     try:

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from dense_ssl_mm.operations.acceptance import SHARES, Budget, format_report
+from dense_ssl_mm.operations.acceptance import SHARES, Budget, format_report, official_stage
 from tests.helpers import REPO
 
 
@@ -66,3 +66,54 @@ def test_dry_run_writes_every_stage_with_numbers(tmp_path):
     assert stages['ddp']['rows'][0]['status'] == 'ok'  # two gloo processes on the CPU
     md = (tmp_path / 'gpu_report.md').read_text()
     assert all(f'## {name}' in md for name in SHARES)
+
+
+# A stand-in for a checkout of github.com/zdaxie/PixPro with the layout and call signatures
+# the stage uses (contrast/resnet.py: resnet50(head_type=...); contrast/models/PixPro.py:
+# PixPro(base_encoder, args), forward(im_1, im_2, coord1, coord2) -> loss), written here.
+FAKE_RESNET = '''
+import torch.nn as nn
+
+
+def resnet50(head_type='early_return', **_):
+    return nn.Sequential(nn.Conv2d(3, 8, 3, stride=4), nn.BatchNorm2d(8), nn.ReLU())
+'''
+FAKE_PIXPRO = '''
+import torch.nn as nn
+from torch.distributed import get_world_size
+
+
+class PixPro(nn.Module):
+    def __init__(self, base_encoder, args):
+        super().__init__()
+        self.encoder = base_encoder(head_type=args.head_type)
+        self.steps_per_epoch = args.num_instances // get_world_size() // args.batch_size
+
+    def forward(self, im_1, im_2, coord1, coord2):
+        return (self.encoder(im_1) - self.encoder(im_2)).pow(2).mean() + coord1.sum() * 0
+'''
+
+
+def test_official_stage_imports_the_checkout_from_its_own_path(tmp_path):
+    """The official step runs from the checkout's files in a child process (the row names the
+    file it imported), and this process never loads a module called ``contrast``."""
+    models = tmp_path / 'PixPro' / 'contrast' / 'models'
+    models.mkdir(parents=True)
+    (models.parent / 'resnet.py').write_text(FAKE_RESNET)
+    (models / '__init__.py').write_text('from .PixPro import PixPro\n')
+    (models / 'PixPro.py').write_text(FAKE_PIXPRO)
+    logged = []
+    budget = Budget(600.0)
+    budget.begin('official')
+    [row] = official_stage(REPO, None, True, budget, str(tmp_path / 'PixPro'), logged.append)
+    assert row['status'] == 'ok', row
+    assert row['official_code'] == str(models / 'PixPro.py')
+    assert row['official_step_s'] > 0 and row['ours_step_s'] > 0 and row['rounds'] == 1
+    assert row['speedup'] == pytest.approx(row['official_step_s'] / row['ours_step_s'])
+    assert logged and logged[0].startswith('official ')
+    assert 'contrast' not in sys.modules
+
+
+def test_official_stage_says_what_the_checkout_lacks(tmp_path):
+    [row] = official_stage(REPO, None, True, Budget(1.0), str(tmp_path), print)
+    assert row['status'] == f"failed: {str(tmp_path)!r} has no contrast/models/PixPro.py"
