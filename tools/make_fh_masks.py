@@ -5,7 +5,9 @@
 
 The cache goes beside the images (``IMAGES_fh_masks/<relative path>.png``, 16-bit ids) where
 ``LoadFHMask(img_root=IMAGES)`` finds it. Resumable: a rerun computes only the missing masks
-(each is written atomically, so an interrupted run leaves no half-written file).
+(each is written atomically, so an interrupted run leaves no half-written file; the temporary
+files of a killed run are removed by the next). A cache made with other parameters, or one
+without its fh_masks.json, is refused in one line (exit code 1).
 """
 import argparse
 
@@ -36,6 +38,8 @@ def main(argv=None) -> int:
                            scale=args.scale, min_size=args.min_size, sigma=args.sigma)
     print(f"{out['written']} masks written, {out['present']} already there, "
           f"{len(out['failed'])} failed, {out['seconds']:.1f} s -> {out['mask_root']}")
+    if out['swept']:
+        print(f"removed {len(out['swept'])} temporary files of a killed run")
     for problem in out['failed']:
         print(f'  {problem}')
     return 1 if out['failed'] else 0

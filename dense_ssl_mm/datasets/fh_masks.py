@@ -5,17 +5,29 @@ One segmentation per image, at full resolution (Hénaff et al., ICCV 2021: sciki
 noticeable fraction of a second per COCO-sized image, so :func:`build_mask_cache` writes it
 once, beside the images: ``<images>_fh_masks/<relative path>.png``, a 16-bit PNG (segment ids
 up to 65535; the official code's uint8 wraps above 255), plus ``fh_masks.json`` with the
-parameters, checked by every reader.
+parameters, checked by every reader (a cache without it: the tool refuses to add to it, the
+training pipeline warns once that its parameters cannot be checked).
+
+Every file is written under a temporary name, ``.<name>.<pid>@<host>.<random>.partial``, and
+renamed into place; the temporary files of a killed run are removed when the tool runs again
+(those of live processes and of other hosts are left alone).
 """
 import json
+import logging
 import os
 import os.path as osp
+import secrets
+import socket
 import time
 from multiprocessing import Pool
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
+from mmengine.logging import print_log
+
+from dense_ssl_mm.utils.checkpoint import sweep_stale_partials
+from dense_ssl_mm.utils.errors import BadInputError
 
 #: DetCon's parameters of ``skimage.segmentation.felzenszwalb``.
 FH_PARAMS = dict(scale=1000.0, min_size=1000, sigma=0.8)
@@ -47,15 +59,63 @@ def mask_path(img_path: str, img_root: str, mask_root: str) -> str:
     return osp.join(mask_root, rel + '.png')
 
 
+def _temp_name(path: str) -> str:
+    """The hidden temporary name beside ``path`` that says which process writes it (the
+    pattern :func:`~dense_ssl_mm.utils.checkpoint.sweep_stale_partials` removes)."""
+    folder, name = osp.split(path)
+    return osp.join(folder, f'.{name}.{os.getpid()}@{socket.gethostname()}.'
+                    f'{secrets.token_hex(4)}.partial')
+
+
 def write_mask(path: str, segments: np.ndarray) -> None:
     """Write ids as a 16-bit PNG, atomically (a temporary file renamed into place)."""
     if segments.max(initial=0) > 65535:
         raise ValueError(f'{path}: {segments.max() + 1} segments do not fit 16 bits')
     os.makedirs(osp.dirname(path), exist_ok=True)
-    tmp = f'{path}.tmp{os.getpid()}.png'
-    if not cv2.imwrite(tmp, segments.astype(np.uint16)):
-        raise OSError(f'cannot write {tmp!r}')
-    os.replace(tmp, path)
+    ok, data = cv2.imencode('.png', segments.astype(np.uint16))
+    if not ok:
+        raise OSError(f'cannot encode the mask of {path!r}')
+    tmp = _temp_name(path)
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data.tobytes())
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+#: Temporary names of masks written before the ``.partial`` names (``<mask>.png.tmp<pid>.png``).
+_LEGACY_TEMP = '.png.tmp'
+#: A legacy temporary file older than this (seconds) is abandoned: a mask takes under a second.
+LEGACY_TEMP_AGE = 3600.0
+
+
+def sweep_stale_temp_files(mask_root: str) -> List[str]:
+    """Remove the temporary files that killed writers of this cache left in ``mask_root``.
+
+    Only this module's own names are touched: ``.<name>.<pid>@<host>.<random>.partial`` of a
+    process of this host that no longer runs, and the older ``<name>.png.tmp<pid>.png`` once
+    they are an hour old. Returns the removed paths.
+    """
+    removed = []
+    now = time.time()
+    for folder, _, files in os.walk(mask_root):
+        if any(f.endswith('.partial') for f in files):
+            removed += sweep_stale_partials(folder)
+        for name in files:
+            stem, _, pid = name[:-len('.png')].rpartition(_LEGACY_TEMP)
+            if not (name.endswith('.png') and stem and pid.isdigit()):
+                continue
+            path = osp.join(folder, name)
+            try:
+                if now - osp.getmtime(path) > LEGACY_TEMP_AGE:
+                    os.remove(path)
+                    removed.append(path)
+            except OSError:
+                pass
+    return removed
 
 
 def read_mask(path: str) -> np.ndarray:
@@ -66,25 +126,59 @@ def read_mask(path: str) -> np.ndarray:
     return mask.astype(np.int32)
 
 
-def check_params(mask_root: str, params: Dict[str, float]) -> None:
-    """Raise if ``mask_root`` was written with other FH parameters than ``params``."""
+def has_masks(mask_root: str) -> bool:
+    """Whether any mask (``*.png``) is below ``mask_root`` (stops at the first)."""
+    for _, _, files in os.walk(mask_root):
+        if any(f.endswith('.png') and not f.startswith('.') for f in files):
+            return True
+    return False
+
+
+_UNCHECKED_WARNED = set()
+
+
+def check_params(mask_root: str, params: Dict[str, float], unrecorded: str = 'warn') -> bool:
+    """Refuse ``mask_root`` if it was written with other FH parameters than ``params``.
+
+    A cache that holds masks but no ``fh_masks.json`` cannot be checked: ``unrecorded='warn'``
+    logs that once per folder and process (the masks are used), ``'raise'`` refuses it.
+
+    Returns:
+        Whether the parameters were checked (False: no ``fh_masks.json``).
+
+    Raises:
+        BadInputError: other parameters, or an unrecorded cache with ``unrecorded='raise'``.
+    """
     path = osp.join(mask_root, PARAMS_FILE)
     if not osp.isfile(path):
-        return
+        if has_masks(mask_root):
+            message = (f'the mask cache {mask_root!r} holds masks but no {PARAMS_FILE}: the FH '
+                       f'parameters they were made with cannot be checked against {params}')
+            if unrecorded == 'raise':
+                raise BadInputError(f'{message}; delete it or give another mask folder')
+            if mask_root not in _UNCHECKED_WARNED:
+                _UNCHECKED_WARNED.add(mask_root)
+                print_log(f'{message}; they are used as they are (delete the folder to make '
+                          'them again with tools/make_fh_masks.py)', logger='current',
+                          level=logging.WARNING)
+        return False
     with open(path) as f:
         stored = json.load(f)
     if any(float(stored.get(k, 'nan')) != float(v) for k, v in params.items()):
-        raise ValueError(f'the mask cache {mask_root!r} was made with {stored}, this config '
-                         f'asks for {params}: delete it or point mask_root elsewhere')
+        raise BadInputError(f'the mask cache {mask_root!r} was made with {stored}, this config '
+                            f'asks for {params}: delete it or point mask_root elsewhere')
+    return True
 
 
 def write_params(mask_root: str, params: Dict[str, float]) -> None:
-    """Record the FH parameters of ``mask_root`` (once; refused if they differ)."""
-    check_params(mask_root, params)
+    """Record the FH parameters of ``mask_root`` (once; refused if they differ; not written
+    into a cache whose masks were made with unrecorded parameters)."""
+    if check_params(mask_root, params):
+        return
     path = osp.join(mask_root, PARAMS_FILE)
-    if not osp.isfile(path):
+    if not has_masks(mask_root):
         os.makedirs(mask_root, exist_ok=True)
-        tmp = f'{path}.tmp{os.getpid()}'
+        tmp = _temp_name(path)
         with open(tmp, 'w') as f:
             json.dump(params, f)
         os.replace(tmp, path)
@@ -115,10 +209,19 @@ def build_mask_cache(img_paths: Sequence[str], img_root: str, mask_root: Optiona
         **params: FH parameters (default :data:`FH_PARAMS`).
 
     Returns:
-        ``dict(mask_root, written, present, failed=[...], seconds)``.
+        ``dict(mask_root, written, present, failed=[...], swept=[...], seconds)``: ``swept``,
+        the temporary files of killed runs removed first (:func:`sweep_stale_temp_files`).
+
+    Raises:
+        BadInputError: the cache was made with other parameters, or holds masks without
+            ``fh_masks.json`` (their parameters cannot be checked).
     """
     params = {**FH_PARAMS, **params}
     mask_root = mask_root or mask_root_for(img_root)
+    swept = []
+    if osp.isdir(mask_root):
+        check_params(mask_root, params, unrecorded='raise')
+        swept = sweep_stale_temp_files(mask_root)
     write_params(mask_root, params)
     jobs = [(p, mask_path(p, img_root, mask_root), params) for p in img_paths]
     todo = [j for j in jobs if not osp.isfile(j[1])]
@@ -133,7 +236,7 @@ def build_mask_cache(img_paths: Sequence[str], img_root: str, mask_root: Optiona
                 if problem:
                     failed.append(problem)
     return dict(mask_root=mask_root, written=len(todo) - len(failed),
-                present=len(jobs) - len(todo), failed=failed,
+                present=len(jobs) - len(todo), failed=failed, swept=swept,
                 seconds=time.perf_counter() - start)
 
 
