@@ -10,7 +10,7 @@ import json
 import os
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -34,15 +34,22 @@ def protocol_options() -> Dict[str, List[str]]:
     return {name: PROTOCOLS.get(name).options() for name in protocol_names()}
 
 
-def build_protocol(name: str, options: Optional[dict] = None) -> Protocol:
-    """The protocol ``name`` with those of ``options`` that it takes (None values left to
-    the protocol's own defaults)."""
+def build_protocol(name: str, options: Optional[dict] = None,
+                   own: Optional[dict] = None) -> Protocol:
+    """The protocol ``name`` with those of the shared ``options`` that it takes (None values
+    left to the protocol's own defaults) and its ``own`` options (each must be one of its
+    options; they win over the shared ones)."""
     cls = PROTOCOLS.get(name)
     if cls is None:
         raise ValueError(f'unknown protocol {name!r}; expected one of {protocol_names()}')
     taken = set(cls.options())
-    return PROTOCOLS.build(dict(type=name, **{k: v for k, v in (options or {}).items()
-                                              if k in taken and v is not None}))
+    wrong = sorted(set(own or {}) - taken)
+    if wrong:
+        raise ValueError(f'protocol {name!r} has no option(s) {wrong}; it takes '
+                         f'{sorted(taken)}')
+    args = {k: v for k, v in (options or {}).items() if k in taken and v is not None}
+    args.update(own or {})
+    return PROTOCOLS.build(dict(type=name, **args))
 
 
 def write_correspondence_pictures(out_dir: str, first: dict, level_size) -> Dict[str, str]:
@@ -119,7 +126,8 @@ def dense_eval(model, work_dir: str, images: Optional[str] = None,
     return metrics
 
 
-def run_protocols(model, protocols: Sequence[str], work_dir: str, level: str = DEFAULT_LEVEL,
+def run_protocols(model, protocols: Sequence[Union[str, dict]], work_dir: str,
+                  level: str = DEFAULT_LEVEL,
                   images: Optional[str] = None, seg_root: Optional[str] = None,
                   seg_config: Optional[str] = None, options: Optional[dict] = None,
                   baseline=None, state=None, scalars_json: Optional[str] = None,
@@ -128,7 +136,10 @@ def run_protocols(model, protocols: Sequence[str], work_dir: str, level: str = D
     ``metrics.json`` naming each protocol with its settings beside its numbers.
 
     Args:
-        protocols: Registered names (:func:`protocol_names`).
+        protocols: Registered names (:func:`protocol_names`), or dicts ``type=NAME`` with
+            the protocol's own options and an optional ``name`` for its entry in the results
+            (the same protocol with other options, e.g. ``dict(type='segmentation',
+            name='seg_k30', knn_k=30, knn_temperature=0.02)``).
         options: Protocol options by name (each protocol takes those it declares, e.g.
             ``size`` is Hummingbird's, the overclustering's and the linear probe's, each with
             its own default; None values keep the defaults) and the run's ``train_list`` and
@@ -143,13 +154,23 @@ def run_protocols(model, protocols: Sequence[str], work_dir: str, level: str = D
                          f'{sorted(declared)} and the run {list(RUN_OPTIONS)}')
     ev = EvalRun(model, images, seg_root, seg_config, opts.pop('train_list', None), baseline,
                  state, scalars_json, opts.pop('batch_size', None) or BATCH_SIZE, progress)
-    built = {name: build_protocol(name, dict(opts, level=level)) for name in protocols}
-    for name, protocol in built.items():  # every input checked before anything runs
-        ev.check(name, protocol)
+    built: Dict[str, Tuple[str, Protocol]] = {}
+    for item in protocols:
+        own = dict(item) if isinstance(item, dict) else dict(type=item)
+        if 'type' not in own:
+            raise ValueError(f'a protocol entry needs type=NAME, got {item!r}')
+        kind = own.pop('type')
+        name = own.pop('name', kind)
+        if name in built or name == 'level':
+            raise ValueError(f'protocol entry {name!r} is given twice; name one of them '
+                             "(dict(type=..., name=...))")
+        built[name] = kind, build_protocol(kind, dict(opts, level=level), own)
+    for name, (kind, protocol) in built.items():  # every input checked before anything runs
+        ev.check(kind, protocol)
     results: Dict[str, object] = dict(level=level)
-    for name, protocol in built.items():
+    for name, (kind, protocol) in built.items():
         start = time.perf_counter()
-        out = dict(protocol=name, **protocol.run(ev))
+        out = dict(protocol=kind, **protocol.run(ev))
         out['seconds'] = round(time.perf_counter() - start, 2)
         results[name] = out
     os.makedirs(work_dir, exist_ok=True)

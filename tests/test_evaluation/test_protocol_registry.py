@@ -212,3 +212,27 @@ def test_a_new_protocol_is_one_registered_class_sharing_the_run_features(tmp_pat
     expected = features_of(model, load_pairs(folder_pairs(str(root), 'val'), SIZE)[0], 'C4')
     assert out['feature_norm']['norm'] == pytest.approx(float(expected.norm()), rel=1e-6)
     assert out['feature_norm']['settings'] == dict(level='C4', seed=0, size=SIZE)
+
+
+def test_one_protocol_twice_with_named_options_shares_its_features(tmp_path):
+    root = write_folder(tmp_path / 'set')
+    model = tiny_model()
+    counts = count_backbone_images(model)
+    out = run_protocols(model, [dict(type='segmentation', name='seg_k20'),
+                                dict(type='segmentation', name='seg_k3', knn_k=3,
+                                     knn_temperature=0.5)],
+                        str(tmp_path / 'w'), seg_root=str(root), options=dict(size=SIZE),
+                        progress=False)
+    assert counts['images'] == TRAIN + VAL
+    assert 'seg/knn_miou@k20,T0.07' in out['seg_k20'] and 'seg/knn_miou@k3,T0.5' in out['seg_k3']
+    assert out['seg_k3']['protocol'] == 'segmentation'
+    assert out['seg_k3']['settings']['knn_k'] == 3 and out['seg_k3']['settings']['size'] == SIZE
+    # the linear read-out has the same options in both: the same number
+    linear = 'seg/linear_miou@adam300,lr0.01'
+    assert out['seg_k20'][linear] == out['seg_k3'][linear]
+    with pytest.raises(ValueError, match=r"protocol 'segmentation' has no option\(s\) \['k'\]"):
+        run_protocols(model, [dict(type='segmentation', k=3)], str(tmp_path / 'x'),
+                      seg_root=str(root))
+    with pytest.raises(ValueError, match="protocol entry 'segmentation' is given twice"):
+        run_protocols(model, ['segmentation', 'segmentation'], str(tmp_path / 'x'),
+                      seg_root=str(root))
