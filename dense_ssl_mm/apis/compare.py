@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
+from dense_ssl_mm.datasets.fh_masks import FH_PARAMS
 from dense_ssl_mm.evaluation.features import build_eval_model
 from dense_ssl_mm.evaluation.protocols.segmentation import readout_keys
 from dense_ssl_mm.evaluation.report import dense_eval
@@ -28,6 +29,7 @@ def comparison_config(path: str, run_dir: str, iters: int, batch_size: Optional[
     if data_root:
         loader.dataset = dict(type='ImageFolderDataset', data_root=data_root,
                               pipeline=loader.dataset.pipeline)
+        fh_masks_for(loader.dataset.pipeline, data_root, osp.dirname(osp.abspath(run_dir)))
     if batch_size:
         loader.batch_size = batch_size
     loader.sampler = dict(type='InfiniteSampler', shuffle=True)
@@ -45,6 +47,29 @@ def comparison_config(path: str, run_dir: str, iters: int, batch_size: Optional[
     cfg.randomness = dict(seed=seed)
     cfg.work_dir = run_dir
     return cfg
+
+
+def fh_masks_for(node, data_root: str, work_dir: str) -> List[str]:
+    """Point every ``LoadFHMask`` below ``node`` (a pipeline) at ``data_root``: its masks are
+    made for that folder on first sight and cached under ``work_dir`` (one cache per set of FH
+    parameters, ``fh_masks_<scale>_<min_size>_<sigma>``, shared by the methods; ``python
+    tools/make_fh_masks.py DATA_ROOT --mask-root CACHE`` makes them ahead). The config's own
+    ``img_root`` would refuse the user's images as not under it. Returns the caches."""
+    caches = []
+    if isinstance(node, dict):
+        if node.get('type') in ('LoadFHMask', 'dense_ssl_mm.LoadFHMask'):
+            params = {k: node.get(k, v) for k, v in FH_PARAMS.items()}
+            cache = osp.join(work_dir, 'fh_masks_{scale:g}_{min_size:g}_{sigma:g}'.format(
+                **params))
+            node.update(img_root=osp.abspath(data_root), mask_root=cache,
+                        on_missing='compute_and_cache')
+            caches.append(cache)
+        for value in node.values():
+            caches += fh_masks_for(value, data_root, work_dir)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            caches += fh_masks_for(value, data_root, work_dir)
+    return caches
 
 
 def read_training_log(run_dir: str) -> Dict[str, float]:
