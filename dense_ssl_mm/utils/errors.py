@@ -10,3 +10,7 @@ their top level and print that line alone (exit code 1, no traceback,
 
 class BadInputError(ValueError):
     """A known bad input; the message is one line that names it and what was expected."""
+
+
+class BadInputTypeError(BadInputError, TypeError):
+    """A known bad input of the wrong type (a string where a number is expected, ...)."""

@@ -8,6 +8,8 @@ import math
 import numbers
 from typing import Any, Optional, Sequence
 
+from .errors import BadInputError, BadInputTypeError
+
 
 def _bounds(low, high, low_open, high_open) -> str:
     if low is None and high is None:
@@ -32,12 +34,13 @@ def check_number(owner: str, name: str, value: Any, low: Optional[float] = None,
     bounds = _bounds(low, high, low_open, high_open)
     kind = numbers.Integral if integer else numbers.Real
     if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f'{owner}: {name} must be {"an integer" if integer else "a number"} '
-                        f'and {bounds}, got {value!r} ({type(value).__name__})')
+        kind = 'an integer' if integer else 'a number'
+        raise BadInputTypeError(f'{owner}: {name} must be {kind} and {bounds}, got {value!r} '
+                                f'({type(value).__name__})')
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
     if not math.isfinite(value) or too_low or too_high:
-        raise ValueError(f'{owner}: {name} must {bounds}, got {value!r}')
+        raise BadInputError(f'{owner}: {name} must {bounds}, got {value!r}')
     return value
 
 
@@ -46,16 +49,16 @@ def check_range(owner: str, name: str, value: Any, low: Optional[float] = None,
     """Return ``value`` as a tuple if it is a pair ``(min, max)`` of numbers with
     ``low <= min <= max <= high`` (``low < min`` with ``low_open``), else raise."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
-        raise TypeError(f'{owner}: {name} must be a pair (min, max), got {value!r}')
+        raise BadInputTypeError(f'{owner}: {name} must be a pair (min, max), got {value!r}')
     for k in (0, 1):
         check_number(owner, f'{name}[{k}]', value[k], low, high, low_open=low_open)
     if value[0] > value[1]:
-        raise ValueError(f'{owner}: {name} must have min <= max, got {value!r}')
+        raise BadInputError(f'{owner}: {name} must have min <= max, got {value!r}')
     return tuple(value)
 
 
 def check_choice(owner: str, name: str, value: Any, choices: Sequence) -> Any:
     """Return ``value`` if it is one of ``choices``, else raise ValueError naming them."""
     if value not in choices:
-        raise ValueError(f'{owner}: {name} must be one of {tuple(choices)}, got {value!r}')
+        raise BadInputError(f'{owner}: {name} must be one of {tuple(choices)}, got {value!r}')
     return value

@@ -120,3 +120,17 @@ def test_the_tool_error_path_keeps_tracebacks_of_unknown_errors(capsys):
     with pytest.raises(SystemExit) as stop:
         run_tool('tool', lambda argv: 3)
     assert stop.value.code == 3
+
+
+def test_train_with_a_bad_config_value_ends_in_one_line(tmp_path):
+    """A value refused when the model is built (``check_choice`` / ``check_number``) is the
+    same one-line error through the Runner, exit code 1."""
+    proc = run('tools/train.py', 'configs/demo/neco_vit-s14_demo.py', '--work-dir',
+               tmp_path / 'w', '--cfg-options', 'model.backbone.arch=huge')
+    assert proc.returncode == 1
+    one_line_error(proc, "ViT: arch must be one of ('tiny', 'small', 'base', 'large'), got "
+                         "'huge'")
+    proc = run('tools/train.py', DEMO, '--work-dir', tmp_path / 'w2', '--cfg-options',
+               'model.head.matcher.pos_threshold=high')
+    assert proc.returncode == 1
+    one_line_error(proc, "pos_threshold must be a number and be > 0, got 'high' (str)")

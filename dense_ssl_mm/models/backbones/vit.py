@@ -83,9 +83,9 @@ class ViT(VisionTransformer):
         if init_cfg is not None and (init_cfg.get('type') not in ('DINOv2', 'Pretrained') or
                                      'checkpoint' not in init_cfg or
                                      set(init_cfg) - {'type', 'checkpoint', 'branch'}):
-            raise ValueError(f"ViT: init_cfg must be dict(type='Pretrained' or 'DINOv2', "
-                             f"checkpoint=PATH[, branch='teacher' or 'student']) or None, got "
-                             f'{init_cfg}')
+            raise BadInputError(f"ViT: init_cfg must be dict(type='Pretrained' or 'DINOv2', "
+                                f"checkpoint=PATH[, branch='teacher' or 'student']) or None, "
+                                f'got {init_cfg}')
         self.init_cfg = init_cfg
 
     def init_weights(self, mode: str = '', needs_reset: bool = True) -> None:
