@@ -87,6 +87,7 @@ class EvalRun:
 
     @property
     def model(self) -> nn.Module:
+        """The evaluated model."""
         return self.models['model']
 
     @property
@@ -114,6 +115,7 @@ class EvalRun:
 
     # --- unlabelled images -------------------------------------------------------------
     def image_paths(self, num_images: Optional[int]) -> List[str]:
+        """The first ``num_images`` unlabelled image paths (None: all)."""
         return self.cache.get(('paths', num_images),
                               lambda: list_images(self.images_source, num_images))
 

@@ -1,7 +1,7 @@
 """Label-free correspondence PCK (:mod:`..metrics.pck`) over fixed-seed view pairs of
 unlabelled images."""
 import dataclasses
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -61,7 +61,7 @@ class Correspondence(Protocol):
     """
 
     view_size: int = 224
-    num_images: int = 200
+    num_images: Optional[int] = 200
     pairs_per_image: int = 1
 
     needs = ('images', )
