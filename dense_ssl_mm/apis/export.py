@@ -75,9 +75,10 @@ def backbone_of(checkpoint: str, branch: Optional[str] = None
     """The backbone tensors of any file the ViT import reads, in the backbone's own names.
 
     A pretraining checkpoint (``backbone.*`` / ``target_backbone.*``) gives its ``branch``
-    (``'online'`` by default); any other file the reader takes (an official DINOv2 release
-    file, ``.safetensors``, a DDP save, a DINOv2 training checkpoint, a flat state dict of a
-    backbone) is that backbone, DINOv2 names converted to :class:`ViT`'s.
+    (``'online'`` by default); a ViT file the ViT import reads (an official DINOv2 release
+    file, ``.safetensors``, a DDP save, a DINOv2 training checkpoint, a flat ViT state dict)
+    is that backbone, DINOv2 names converted to :class:`ViT`'s. Anything else is refused
+    with the checkpoint's top-level entries (KeyError).
 
     Returns:
         ``(backbone, whole state, notes)``: the whole state serves ``--neck``.
@@ -91,6 +92,8 @@ def backbone_of(checkpoint: str, branch: Optional[str] = None
     if is_dinov2_layout(backbone):
         backbone = OrderedDict(dinov2_to_vit(backbone))
         notes.append('the official DINOv2 layout')
+    if 'patch_embed.proj.weight' not in backbone:  # not a ViT the import reads either
+        extract_module(state, 'backbone', branch or 'online')  # raises, naming the entries
     return backbone, state, notes
 
 
