@@ -3,7 +3,8 @@
 # Extra args go to tools/train.py, e.g. --work-dir DIR or --cfg-options train_cfg.max_iters=50.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bash "$ROOT/tools/setup_env.sh" pretrain
+# DSSL_SKIP_SETUP=1: use the environment as it is (tests run this script in the full one).
+[ "${DSSL_SKIP_SETUP:-0}" = 1 ] || bash "$ROOT/tools/setup_env.sh" pretrain
 cd "$ROOT"
 CONFIG=${DEMO_CONFIG:-configs/demo/pixpro_r18_demo.py}
 exec "${DSSL_VENV:-$ROOT/.venv}/bin/python" tools/train.py "$CONFIG" "$@"

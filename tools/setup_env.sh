@@ -7,8 +7,9 @@
 # pretrain: torch 2.14.1 + torchvision 0.29.1, mmengine 0.10.7, mmcv-lite 2.1.0 (mmcv without
 #   compiled ops) and dense_ssl_mm editable: pretraining, dense evaluation, export. Wheels only
 #   (--only-binary :all:), no compiler, about 2 minutes on a fresh machine.
-# full: adds mmcv 2.1.0 with compiled ops, mmdet 3.3.0, mmsegmentation 1.2.2, pycocotools and
-#   the test tools: transfer (fine-tuning mmdet/mmseg models), benchmarks, the test suite.
+# full: adds mmcv 2.1.0 with compiled ops, mmdet 3.3.0, mmsegmentation 1.2.2, pycocotools,
+#   the test tools and the docs tools (requirements/docs.txt): transfer (fine-tuning
+#   mmdet/mmseg models), benchmarks, the test suite, tools/build_docs.sh.
 # A full environment serves pretrain too; `full` after `pretrain` replaces mmcv-lite by mmcv.
 # Versions are pinned in requirements/*.txt.
 #
@@ -162,7 +163,8 @@ fi
 
 log "installing the OpenMMLab stack and test tools"
 "${PIP[@]}" install -q -r "$ROOT/requirements/mminstall.txt" -r "$ROOT/requirements/runtime.txt" \
-  -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/eval.txt" --find-links "$CACHE"
+  -r "$ROOT/requirements/tests.txt" -r "$ROOT/requirements/eval.txt" \
+  -r "$ROOT/requirements/docs.txt" --find-links "$CACHE"
 "${PIP[@]}" install -q --no-deps -r "$ROOT/requirements/tests-nodeps.txt"
 log "installing dense_ssl_mm (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"

@@ -16,7 +16,7 @@ Measured (each with a known range):
 
 The verdict's thresholds (:data:`THRESHOLDS`) come from demo-scale runs with known faults
 (healthy, frozen target, no geometry, learning rate far too high, random init; 3 seeds each;
-README "Is it healthy?"), set between the groups they separate.
+docs/protocols/health.md), set between the groups they separate.
 """
 import json
 import math
@@ -27,8 +27,8 @@ import torch
 
 from .monitors import feature_monitors
 
-#: Decision thresholds: midpoints between the groups of the demo-scale evidence runs (README
-#: "Is it healthy?": PixPro R18, 150 iterations, 3 seeds each, 2 held-out photos x 20 view
+#: Decision thresholds: midpoints between the groups of the demo-scale evidence runs (docs/
+#: protocols/health.md: PixPro R18, 150 iterations, 3 seeds each, 2 held-out photos x 20 view
 #: pairs, C4): RankMe share 0.050 +- 0.004 (learning rate 40x) against >= 0.217 for every
 #: other run and random init; target lag 0.567 (40x) against <= 0.131; position R^2 >= 0.588
 #: (40x) against <= 0.464; PCK@1 gain >= 0.014 for healthy runs against 0 at random init.

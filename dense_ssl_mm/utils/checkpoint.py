@@ -191,7 +191,7 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
                           'weights-only unpickler refuses (unpickling it could run code); '
                           'dense_ssl_mm checkpoints hold only tensors, containers, numpy '
                           "values and mmengine's HistoryBuffer (a file you trust can be listed "
-                          f'in ${TRUST_ENV}, see the README)')
+                          f'in ${TRUST_ENV}, see docs/guides/pretrain.md)')
             elif 'WeightsUnpickler error:' in text:
                 reason = (f'holds data that the weights-only unpickler refuses '
                           f'({detail[0] if detail else "no detail"}): it is not a checkpoint of '

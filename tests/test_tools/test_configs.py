@@ -100,7 +100,7 @@ def test_demo_backbone_is_resnet18():
 
 
 def test_vicregl_recipes():
-    """The constants of ../shared/docs/algorithms.md (VICRegL)."""
+    """The constants of docs/methods/vicregl.md."""
     r50 = Config.fromfile(osp.join(REPO, 'configs', 'vicregl_r50_in1k_300e.py'))
     m = r50.model
     assert m.alpha == 0.75 and m.pairs == 'global_to_all' and r50.custom_hooks == []
@@ -126,7 +126,7 @@ def test_vicregl_recipes():
 
 
 def test_detcon_recipes():
-    """The constants of ../shared/docs/algorithms.md (DetCon)."""
+    """The constants of docs/methods/detcon.md."""
     b = Config.fromfile(osp.join(REPO, 'configs', 'detconb_r50_in1k_1000e.py'))
     assert b.model.num_masks == 16 and b.model.loss.temperature == 0.1
     assert (b.model.neck.in_channels, b.model.neck.hid_channels, b.model.neck.out_channels) \
@@ -149,7 +149,7 @@ def test_detcon_recipes():
 
 
 def test_neco_recipes():
-    """The constants of ../shared/docs/algorithms.md (NeCo), and what the optimizer and the
+    """The constants of docs/methods/neco.md, and what the optimizer and the
     schedules built from the recipe do: per-group lr and decay, the weight-decay cosine."""
     import math
     from mmengine.optim import build_optim_wrapper

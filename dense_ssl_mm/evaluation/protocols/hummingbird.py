@@ -1,7 +1,7 @@
 """Dense nearest-neighbour retrieval ("Hummingbird", Balazevic et al., NeurIPS 2023), as the
 open-hummingbird-eval reference computes it.
 
-Protocol (every constant as in the reference; see ``../shared/docs/evaluation.md``):
+Protocol (every constant as in the reference; see ``docs/protocols/hummingbird.md``):
 
 - Images and masks square at ``size`` (224); features on an ``S x S`` grid, ``S = size /
   stride``; normalisation mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.255) (the 0.255 is

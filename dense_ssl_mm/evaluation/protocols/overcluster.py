@@ -1,7 +1,7 @@
 """Overclustering (Leopart, Ziegler & Asano, CVPR 2022; NeCo): k-means of frozen dense
 features, matched to the classes.
 
-Protocol (``../shared/docs/evaluation.md``): validation features (the reference: images at
+Protocol (``docs/protocols/overcluster.md``): validation features (the reference: images at
 448, last-layer patch tokens); standardised per channel, PCA to 50 dimensions, k-means with
 100 iterations and 5 restarts (the lowest inertia kept) for each of 5 seeds; the cluster map
 and the ground truth resized (nearest) to 100 x 100, ignored pixels dropped; ``K`` = number
