@@ -49,7 +49,7 @@ def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
                neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,
                          norm_cfg=None, with_avg_pool=True),
                head=dict(type='DenseContrastHead', matcher=dict(type='WholeImage'),
-                         loss=dict(type='QueueInfoNCELoss', temperature=0.2), symmetric=False,
+                         loss=dict(type='QueueInfoNCELoss', temperature=0.2), pairs='one_way',
                          loss_name='loss_global' if algorithm == 'DenseCL' else 'loss_moco'),
                queue_size=queue_size)
     if algorithm == 'DenseCL':
@@ -58,7 +58,7 @@ def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
                                  out_channels=32, norm_cfg=None)
         cfg['dense_head'] = dict(type='DenseContrastHead', matcher=dict(type='FeatureArgmax'),
                                  loss=dict(type='QueueInfoNCELoss', temperature=0.2),
-                                 symmetric=False, loss_weight=0.5, loss_name='loss_dense')
+                                 pairs='one_way', loss_weight=0.5, loss_name='loss_dense')
     return cfg
 
 

@@ -7,4 +7,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 [ "${DSSL_SKIP_SETUP:-0}" = 1 ] || bash "$ROOT/tools/setup_env.sh" pretrain
 cd "$ROOT"
 CONFIG=${DEMO_CONFIG:-configs/demo/pixpro_r18_demo.py}
-exec "${DSSL_VENV:-$ROOT/.venv}/bin/python" tools/train.py "$CONFIG" "$@"
+PY="${DSSL_VENV:-$ROOT/.venv}/bin/python"
+# files the config needs (demo_files: [out, tool, args...]), written by their tools if missing
+"$PY" - "$CONFIG" <<'PYEOF'
+import os.path as osp, subprocess, sys
+from mmengine.config import Config
+for out, tool, *args in Config.fromfile(sys.argv[1]).get('demo_files', []):
+    if not osp.isfile(out):
+        subprocess.run([sys.executable, tool, out, *args], check=True)
+PYEOF
+exec "$PY" tools/train.py "$CONFIG" "$@"

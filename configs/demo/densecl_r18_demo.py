@@ -7,7 +7,7 @@ model = dict(
                     norm_cfg=None),
     head=dict(loss_weight=0.5, loss_name='loss_global'),
     dense_head=dict(type='DenseContrastHead', matcher=dict(type='FeatureArgmax'),
-                    loss=dict(type='QueueInfoNCELoss', temperature=0.2), symmetric=False,
+                    loss=dict(type='QueueInfoNCELoss', temperature=0.2), pairs='one_way',
                     loss_weight=0.5, loss_name='loss_dense'),
 )
 work_dir = 'work_dirs/densecl_r18_demo'

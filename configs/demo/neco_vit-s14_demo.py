@@ -14,6 +14,8 @@ _base_ = [
     '../_base_/datasets/neco_views.py',
     '../_base_/default_runtime.py',
 ]
+# files the demo needs and the tool that writes each (tools/run_demo.sh runs it if missing)
+demo_files = [['work_dirs/dinov2_vits14_random.pth', 'tools/make_dinov2_file.py']]
 model = dict(
     backbone=dict(init_cfg=dict(checkpoint='work_dirs/dinov2_vits14_random.pth')),
     queue_size=256,

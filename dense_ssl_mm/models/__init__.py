@@ -5,4 +5,5 @@ from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .matchers import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .teachers import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403

@@ -1,3 +1,3 @@
-from .view_data import PairedViewData, ViewData, Views, split_views, view_groups
+from .view_data import ViewData, Views, split_views, view_groups
 
-__all__ = ['PairedViewData', 'ViewData', 'Views', 'split_views', 'view_groups']
+__all__ = ['ViewData', 'Views', 'split_views', 'view_groups']

@@ -1,4 +1,4 @@
-"""The geometry of V >= 2 views of one image (or of a batch), as one mmengine data element,
+"""The geometry of V >= 1 views of one image (or of a batch), as one mmengine data element,
 and the layout of the views themselves (stacked, or one stack per size group)."""
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -27,7 +27,7 @@ def view_groups(views: Views) -> Tuple[int, ...]:
 
 
 class ViewData(BaseDataElement):
-    """Per-view data of V >= 2 views of an image: the geometry and any other per-view datum.
+    """Per-view data of V >= 1 views of an image: the geometry and any other per-view datum.
 
     Per image (what :class:`PackViews` makes), every data field has a leading view axis of
     length V: ``boxes`` float32 ``(V, 4)`` crop boxes ``(x1, y1, x2, y2)`` in original-image
@@ -55,8 +55,8 @@ class ViewData(BaseDataElement):
         boxes, flips = self.get('boxes'), self.get('flips')
         if boxes is None or flips is None:
             raise ValueError(f'ViewData needs boxes and flips, has {sorted(self.keys())}')
-        if boxes.dim() not in (2, 3) or boxes.shape[0] < 2 or boxes.shape[-1] != 4:
-            raise ValueError(f'boxes must have shape (V, [N,] 4) with V >= 2 views, got '
+        if boxes.dim() not in (2, 3) or boxes.shape[0] < 1 or boxes.shape[-1] != 4:
+            raise ValueError(f'boxes must have shape (V, [N,] 4) with V >= 1 views, got '
                              f'{tuple(boxes.shape)}')
         if flips.dtype != torch.bool or flips.shape != boxes.shape[:-1]:
             raise ValueError(f'flips must be bool of shape {tuple(boxes.shape[:-1])}, got '
@@ -99,6 +99,3 @@ class ViewData(BaseDataElement):
         batch.set_metainfo(dict(img_paths=[s.metainfo.get('img_path') for s in samples]))
         return batch.check()
 
-
-#: The name of the two-view releases; checkpoints, configs and user code that name it load.
-PairedViewData = ViewData

@@ -99,6 +99,27 @@ def test_view_pairs_by_hand():
         resolve_pairs([(2, 0)], (2, ))
     with pytest.raises(ValueError, match='symmetric'):
         resolve_pairs('symmetric', (1, ))
+    assert resolve_pairs('same_view', (2, 1)) == ((0, 0), (1, 1), (2, 2))
+    assert resolve_pairs('same_view', (1, )) == ((0, 0), )
+    assert resolve_pairs('adjacent', (3, )) == ((0, 1), (1, 2))
+    assert resolve_pairs([(1, 1), (0, 1)], (2, )) == ((1, 1), (0, 1))
+
+
+def test_a_view_with_itself_is_the_identity_geometry():
+    from dense_ssl_mm.models.heads import DenseContrastHead
+    head = DenseContrastHead(pairs='same_view')
+    # a wide crop: bins of 40 x 5 px, where the threshold rule would pair vertical neighbours
+    geometry = ViewData.from_tensors(torch.tensor([[[0.0, 0.0, 160.0, 20.0]]]),
+                                     torch.zeros(1, 1, dtype=torch.bool))
+    maps = [torch.randn(1, 8, 4, 4)]
+    matches = head.match(maps, maps, geometry)
+    assert matches.pairs == ((0, 0), )
+    assert torch.equal(matches.matches[0].mask[0], torch.eye(16, dtype=torch.bool))
+    loss = head.loss(maps, maps, geometry)['loss_pixpro']  # -2 cos(x, x) = -2
+    assert torch.allclose(loss, torch.tensor(-2.0))
+    with pytest.raises(ValueError, match=r'pairs must be non-empty \(query, key\) view '
+                       r'indices >= 0, got \(\(0, -1\),\)'):
+        DenseContrastHead(pairs=[(0, -1)])
 
 
 def test_split_views_keeps_view_order():
@@ -111,5 +132,7 @@ def test_split_views_keeps_view_order():
 def test_view_data_accepts_v_views_and_names_bad_shapes():
     data = ViewData.from_tensors(torch.zeros(4, 2, 4), torch.zeros(4, 2, dtype=torch.bool))
     assert data.num_views == 4
-    with pytest.raises(ValueError, match=r'V >= 2 views, got \(1, 2, 4\)'):
-        ViewData.from_tensors(torch.zeros(1, 2, 4), torch.zeros(1, 2, dtype=torch.bool))
+    assert ViewData.from_tensors(torch.zeros(1, 2, 4),
+                                 torch.zeros(1, 2, dtype=torch.bool)).num_views == 1
+    with pytest.raises(ValueError, match=r'V >= 1 views, got \(0, 2, 4\)'):
+        ViewData.from_tensors(torch.zeros(0, 2, 4), torch.zeros(0, 2, dtype=torch.bool))

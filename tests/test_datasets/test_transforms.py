@@ -74,8 +74,17 @@ def test_overlap_option_guarantees_area_and_falls_back():
 
 
 def test_paired_view_config_errors():
-    with pytest.raises(ValueError, match='needs >= 2 view pipelines, got 1'):
-        MultiViewTransform([crop_only()])
+    with pytest.raises(ValueError, match='needs >= 1 view pipeline, got none'):
+        MultiViewTransform([])
+    one = MultiViewTransform([crop_only()])(dict(img=ramp_image()))  # a single view is legal
+    assert len(one['views']) == 1 and one['view_boxes'].shape == (1, 4)
+    from dense_ssl_mm.datasets.transforms import PairedViewTransform
+    with pytest.raises(ValueError, match='PairedViewTransform needs exactly 2 view pipelines, '
+                       'got 3; use MultiViewTransform'):
+        PairedViewTransform([crop_only()] * 3)
+    paired = PairedViewTransform([crop_only()] * 2, min_overlap_area=10)
+    assert isinstance(paired, MultiViewTransform) and paired.overlap_anchors == 1
+    assert len(paired(dict(img=ramp_image()))['views']) == 2
     with pytest.raises(KeyError, match='view pipeline 0 wrote no crop_box'):
         MultiViewTransform([[dict(type='Solarize')], crop_only()])(dict(img=ramp_image()))
     vflip = dict(type='RandomFlip', prob=1.0, direction='vertical')

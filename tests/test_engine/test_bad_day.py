@@ -117,8 +117,8 @@ def test_load_from_vader_checkpoint_restarts_pixpro_schedule(tmp_path):
 def test_momentum_model_without_its_hook_is_refused(tmp_path):
     cfg = demo_cfg(tmp_path, 2)
     cfg.custom_hooks = []  # a derived config replaced the list
-    with pytest.raises(RuntimeError, match='PixPro has a momentum target network but no '
-                       'MomentumEncoderHook'):
+    with pytest.raises(RuntimeError, match=r"PixPro has teacher\(s\) \['target'\] that need "
+                       'MomentumEncoderHook, which is not registered'):
         PretrainRunner.from_cfg(cfg).train()
 
 

@@ -21,11 +21,16 @@ def test_import_registers_modules():
     assert {'MultiViewTransform', 'PackViews', 'RandomResizedCropWithBox',
             'ColorJitter', 'GaussianBlur', 'Solarize'} <= set(registry.TRANSFORMS.module_dict)
     assert 'MomentumEncoderHook' in registry.HOOKS.module_dict
-    # the two-view names of earlier releases build the same classes (old configs keep working)
-    for reg, old, new in ((registry.MODELS, 'PairedViewDataPreprocessor', 'ViewDataPreprocessor'),
-                          (registry.TRANSFORMS, 'PairedViewTransform', 'MultiViewTransform'),
-                          (registry.TRANSFORMS, 'PackPairedViews', 'PackViews')):
-        assert reg.get(old) is reg.get(new)
+    # 0.2.0 removed the aliases of 0.1.0 (CHANGELOG.md); PairedViewTransform is the real
+    # two-view case of MultiViewTransform
+    assert 'PairedViewDataPreprocessor' not in registry.MODELS.module_dict
+    assert 'PackPairedViews' not in registry.TRANSFORMS.module_dict
+    paired, multi = (registry.TRANSFORMS.get(n) for n in ('PairedViewTransform',
+                                                          'MultiViewTransform'))
+    assert paired is not multi and issubclass(paired, multi)
+    assert {'EMATeacher', 'FrozenTeacher', 'SnapshotTeacher', 'Distill'} <= \
+        set(registry.MODELS.module_dict)
+    assert 'SnapshotTeacherHook' in registry.HOOKS.module_dict
     assert 'LARS' in registry.OPTIMIZERS.module_dict
     assert {'ImageFolderDataset', 'ImageListDataset',
             'COCOImageDataset'} <= set(registry.DATASETS.module_dict)

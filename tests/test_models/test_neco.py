@@ -204,7 +204,7 @@ def test_step_equals_a_per_pair_per_image_loop():
         return refs
 
     model.reference_queue.sample = recording
-    loss = model(batch, mode='loss')['loss']
+    loss = model(batch, mode='loss')['loss_neco']
     refs = drawn[0]
     pairs = neco_pairs(4, 2)
     assert refs.shape == (len(pairs), 2 * 49, 32)
@@ -239,7 +239,7 @@ def test_step_equals_a_per_pair_per_image_loop():
 def test_step_fills_the_queues_with_teacher_patches_and_spares_the_teacher():
     model = build_neco()
     batch = neco_batch()
-    loss = model(batch, mode='loss')['loss']
+    loss = model(batch, mode='loss')['loss_neco']
     queue = model.reference_queue
     assert int(queue.filled) == int(queue.ptr) == 2 * 10  # 10 per image and global view
     with torch.no_grad():

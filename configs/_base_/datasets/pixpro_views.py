@@ -18,6 +18,6 @@ view_pipeline2 = [
 ]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='MultiViewTransform', view_pipelines=[view_pipeline1, view_pipeline2]),
+    dict(type='PairedViewTransform', view_pipelines=[view_pipeline1, view_pipeline2]),
     dict(type='PackViews'),
 ]

@@ -10,7 +10,6 @@ from dense_ssl_mm.structures import ViewData
 
 
 @TRANSFORMS.register_module()
-@TRANSFORMS.register_module(name='PackPairedViews')  # the two-view name, same class
 class PackViews(BaseTransform):
     """Stack the views into uint8 tensors (one per size group) and every ``view_<name>`` key
     into one :class:`ViewData`.

@@ -1,4 +1,4 @@
-"""V >= 2 augmented views of one image, each with its crop box and flip flag."""
+"""V >= 1 augmented views of one image, each with its crop box and flip flag."""
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -10,11 +10,10 @@ from .crop import RandomResizedCropWithBox
 
 
 @TRANSFORMS.register_module()
-@TRANSFORMS.register_module(name='PairedViewTransform')  # the two-view name, same class
 class MultiViewTransform(BaseTransform):
-    """Make V >= 2 views of ``results['img']``, each through its own pipeline.
+    """Make V >= 1 views of ``results['img']``, each through its own pipeline.
 
-    Two views (PixPro, MoCo): two pipelines. Multi-crop (VICRegL's ConvNeXt recipe, 2 x 224 +
+    One view: a method whose teacher and student see the same image (distillation). Two views (PixPro, MoCo): two pipelines. Multi-crop (VICRegL's ConvNeXt recipe, 2 x 224 +
     6 x 96): ``[global1, global2] + [local] * 6``; views of one output size must be adjacent
     (they are stacked per size group, in view order).
 
@@ -40,7 +39,7 @@ class MultiViewTransform(BaseTransform):
     ``(V, 4)``), ``view_flips`` (bool ``(V,)``), ``view_fallbacks`` (bool ``(V,)``).
 
     Args:
-        view_pipelines: V >= 2 lists of transform configs, one per view.
+        view_pipelines: V >= 1 lists of transform configs, one per view.
         min_overlap_area: Minimum shared area with each anchor in pixels, or None for
             independent crops (PixPro).
         min_overlap_fraction: Minimum shared area with each anchor as a fraction of the
@@ -54,9 +53,8 @@ class MultiViewTransform(BaseTransform):
                  min_overlap_fraction: Optional[Union[float, Sequence[float]]] = None,
                  overlap_anchors: int = 1) -> None:
         owner = 'MultiViewTransform'
-        if len(view_pipelines) < 2:
-            raise ValueError(
-                f'MultiViewTransform needs >= 2 view pipelines, got {len(view_pipelines)}')
+        if len(view_pipelines) < 1:
+            raise ValueError('MultiViewTransform needs >= 1 view pipeline, got none')
         if min_overlap_area is not None:
             check_number(owner, 'min_overlap_area', min_overlap_area, 0)
         if min_overlap_fraction is not None:
@@ -139,3 +137,23 @@ class MultiViewTransform(BaseTransform):
                 f'min_overlap_area={self.min_overlap_area}, '
                 f'min_overlap_fraction={self.min_overlap_fraction}, '
                 f'overlap_anchors={self.overlap_anchors})')
+
+
+@TRANSFORMS.register_module()
+class PairedViewTransform(MultiViewTransform):
+    """The two-view case of :class:`MultiViewTransform` (PixPro, PixContrast, VADeR, DenseCL,
+    MoCo v2, DetCon, VICRegL): exactly two view pipelines, the first view the overlap anchor.
+
+    Args:
+        view_pipelines: Two lists of transform configs (view 1, view 2).
+        min_overlap_area: Minimum area in pixels the second view shares with the first.
+        min_overlap_fraction: The same as a fraction of the image's area.
+    """
+
+    def __init__(self, view_pipelines: Sequence[List[dict]],
+                 min_overlap_area: Optional[float] = None,
+                 min_overlap_fraction: Optional[float] = None) -> None:
+        if len(view_pipelines) != 2:
+            raise ValueError(f'PairedViewTransform needs exactly 2 view pipelines, got '
+                             f'{len(view_pipelines)}; use MultiViewTransform for other counts')
+        super().__init__(view_pipelines, min_overlap_area, min_overlap_fraction)

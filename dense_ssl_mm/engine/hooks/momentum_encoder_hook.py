@@ -5,7 +5,6 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
-from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import HOOKS
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
@@ -36,6 +35,10 @@ class MomentumEncoderHook(Hook):
     The value is logged as ``target_momentum``. The hook keeps a host copy of ``t`` (read once
     before training), so a step costs no device-to-host sync.
 
+    It updates every EMA teacher of the model (``model.ema_teachers()``): the built-in
+    ``target_*`` copies of the momentum methods and each :class:`EMATeacher` in
+    ``teachers``, all with the same ``m``.
+
     ``load_from`` versus ``--resume``: a run that starts at iteration 0 (a fresh run, also one
     that initialises its weights with ``load_from``) restarts the schedule at ``k = 0`` and
     the model's other step counters with it (:meth:`MomentumAlgorithm.restart_schedule`); a
@@ -60,6 +63,7 @@ class MomentumEncoderHook(Hook):
         self.schedule = schedule
         self.total_steps: Optional[int] = None
         self._step: Optional[int] = None  # host copy of model.momentum_steps
+        self._teachers_now: list = []  # what after_train_iter updates (set before training)
 
     def target_momentum(self, step: int, total_steps: int) -> float:
         """m(step) of a run of ``total_steps`` optimizer steps (the update after optimizer
@@ -75,28 +79,40 @@ class MomentumEncoderHook(Hook):
         model = runner.model
         return model.module if is_model_wrapper(model) else model
 
+    @classmethod
+    def _teachers(cls, runner) -> list:
+        model = cls._unwrap(runner)
+        teachers = model.ema_teachers() if hasattr(model, 'ema_teachers') else []
+        if not teachers:
+            raise TypeError(f'MomentumEncoderHook needs a model with an EMA teacher (a '
+                            f'momentum target or an EMATeacher); {type(model).__name__} has '
+                            'none: remove the hook from custom_hooks')
+        return teachers
+
     def before_train(self, runner) -> None:
-        model = self._unwrap(runner)
-        if not isinstance(model, MomentumTarget):
-            raise TypeError(f'MomentumEncoderHook needs a model with a momentum target '
-                            f'(MomentumTarget); {type(model).__name__} has none: remove the '
-                            'hook from custom_hooks')
+        teachers = self._teachers(runner)
+        self._teachers_now = teachers
         accumulate = getattr(runner.optim_wrapper, '_accumulative_counts', 1)
         self.total_steps = math.ceil(runner.max_iters / accumulate)
-        self._step = int(model.momentum_steps)
-        if runner.iter == 0 and self._step != 0:
+        steps = [int(t.momentum_steps) for t in teachers]
+        self._step = steps[0]
+        if runner.iter == 0 and any(steps):
             runner.logger.info(
                 f'fresh run: the target-momentum schedule restarts at step 0 (the loaded '
-                f'weights were at step {self._step}); use --resume to continue a run instead')
-            model.restart_schedule()
+                f'weights were at step {max(steps)}); use --resume to continue a run instead')
+            for teacher in teachers:
+                teacher.restart_schedule()
             self._step = 0
+        elif len(set(steps)) > 1:
+            raise ValueError(f'the EMA teachers were updated different numbers of times '
+                             f'({steps}): the checkpoint is inconsistent')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         should_update = getattr(runner.optim_wrapper, 'should_update', None)
         if should_update is not None and not should_update():
             return
-        model = self._unwrap(runner)
         momentum = self.target_momentum(self._step + 1, self.total_steps)
-        model.momentum_update(momentum)
+        for teacher in self._teachers_now:
+            teacher.momentum_update(momentum)
         self._step += 1
         runner.message_hub.update_scalar('train/target_momentum', momentum)

@@ -5,10 +5,9 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
-from dense_ssl_mm.models.algorithms import MomentumTarget
 from dense_ssl_mm.registry import RUNNERS
 from dense_ssl_mm.utils.checkpoint import install_checkpoint_io
-from ..hooks import MomentumEncoderHook
+from ..hooks import MomentumEncoderHook, SnapshotTeacherHook
 from ..speed import apply_model_switches, apply_speed_config, speed_settings
 
 
@@ -41,8 +40,9 @@ class PretrainRunner(Runner):
     - a dataloader that yields no batch is an error naming batch size, images and root
       (mmengine fails later with ``epoch_length must be a positive integer`` or a bare
       ``StopIteration``);
-    - a model with a momentum target but no :class:`MomentumEncoderHook` (a derived config
-      that replaced ``custom_hooks``) refuses to train: its target would stay frozen;
+    - the model's teachers are checked against the hooks (:func:`check_teacher_hooks`): a
+      teacher whose hook is missing (a derived config that replaced ``custom_hooks``) or a
+      teacher hook with no teacher to serve refuses to train, saying what to add or remove;
     - the config's ``speed`` switches (``engine/speed.py``) are applied.
     """
 
@@ -67,11 +67,31 @@ class PretrainRunner(Runner):
 
     def train(self):
         model = self.model.module if is_model_wrapper(self.model) else self.model
-        if isinstance(model, MomentumTarget) and not any(
-                isinstance(hook, MomentumEncoderHook) for hook in self.hooks):
-            raise RuntimeError(
-                f'{type(model).__name__} has a momentum target network but no '
-                "MomentumEncoderHook is registered, so the target would never be updated; add "
-                "dict(type='MomentumEncoderHook', ...) to custom_hooks (a derived config that "
-                'sets custom_hooks replaces the base list)')
+        check_teacher_hooks(model, self.hooks)
         return super().train()
+
+
+#: The hooks that maintain teachers, by type name.
+TEACHER_HOOKS = {'MomentumEncoderHook': MomentumEncoderHook,
+                 'SnapshotTeacherHook': SnapshotTeacherHook}
+
+
+def check_teacher_hooks(model, hooks) -> None:
+    """Raise unless every teacher of ``model`` has the hook it needs
+    (``model.teacher_hooks()``) and every teacher hook in ``hooks`` has a teacher to serve.
+
+    Raises:
+        RuntimeError: naming the teachers and the hook to add, or the hook to remove.
+    """
+    needed = model.teacher_hooks() if hasattr(model, 'teacher_hooks') else {}
+    present = {name for name, cls in TEACHER_HOOKS.items()
+               if any(isinstance(h, cls) for h in hooks)}
+    for hook in sorted(set(needed.values()) - present):
+        names = sorted(n for n, h in needed.items() if h == hook)
+        raise RuntimeError(
+            f'{type(model).__name__} has teacher(s) {names} that need {hook}, which is not '
+            f"registered, so they would never change; add dict(type='{hook}') to "
+            'custom_hooks (a derived config that sets custom_hooks replaces the base list)')
+    for hook in sorted(present - set(needed.values())):
+        raise RuntimeError(f'{hook} is registered but {type(model).__name__} has no teacher '
+                           f'that needs it; remove it from custom_hooks')

@@ -1,6 +1,7 @@
 from .base import DenseAlgorithm
 from .densecl import DenseCL
 from .detcon import DetConB, DetConS
+from .distill import Distill
 from .mocov2 import MoCoV2
 from .momentum import MomentumAlgorithm, MomentumTarget
 from .neco import NeCo, neco_pairs
@@ -11,7 +12,7 @@ from .vader import VADeR
 from .vicregl import VICRegL
 
 __all__ = [
-    'DenseAlgorithm', 'DenseCL', 'DetConB', 'DetConS', 'MoCoV2', 'MomentumAlgorithm',
+    'DenseAlgorithm', 'DenseCL', 'DetConB', 'DetConS', 'Distill', 'MoCoV2', 'MomentumAlgorithm',
     'MomentumTarget', 'NeCo', 'PixContrast', 'PixPro', 'SeededSampling', 'VADeR', 'VICRegL',
     'neco_pairs'
 ]

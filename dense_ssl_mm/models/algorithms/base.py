@@ -2,11 +2,13 @@
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
+import torch.nn as nn
 from mmengine.model import BaseModel
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views, view_groups
+from ..teachers import EMATeacher, Teacher
 
 
 class DenseAlgorithm(BaseModel):
@@ -16,24 +18,79 @@ class DenseAlgorithm(BaseModel):
     :class:`~.momentum.MomentumAlgorithm`); a method without one (VICRegL) derives from this
     class alone, and needs no :class:`MomentumEncoderHook`.
 
+    Teachers: ``teachers=dict(name=dict(type=...), ...)`` adds any number of named
+    teachers (:class:`EMATeacher`, :class:`FrozenTeacher`, :class:`SnapshotTeacher`) in
+    ``self.teachers``; EMA and snapshot teachers copy the online ``backbone`` / ``neck``
+    built here (a subclass with more online modules calls :meth:`build_teachers` itself once
+    they exist). :meth:`teacher_hooks` says which hooks they need.
+
     Args:
         backbone: Backbone config (``ResNet``: mmdet's keys, no compiled ops; its weights
             load into mmdet/mmseg).
         neck: Projector config.
         data_preprocessor: Data preprocessor config.
+        teachers: Named teacher configs, or None.
         init_cfg: Initialisation config.
     """
 
     #: The online submodules :meth:`extract_dense` runs (what dense evaluation must load).
     dense_modules: Tuple[str, ...] = ('backbone', 'neck')
 
-    def __init__(self, backbone: dict, neck: dict, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+    def __init__(self, backbone: dict, neck: Optional[dict],
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
         if isinstance(data_preprocessor, dict):  # built here so no default scope is needed
             data_preprocessor = MODELS.build(data_preprocessor)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        self.neck = MODELS.build(neck)
+        self.neck = nn.Identity() if neck is None else MODELS.build(neck)
+        self.teachers = nn.ModuleDict()
+        if teachers:
+            self.build_teachers(teachers)
+
+    def build_teachers(self, cfgs: Dict[str, dict]) -> None:
+        """Build the named teachers ``cfgs`` into ``self.teachers`` and bind those that copy
+        online modules (:class:`EMATeacher`, :class:`SnapshotTeacher`) to this model.
+
+        Raises:
+            ValueError: if a name is taken (``target`` is the built-in EMA teacher of the
+                momentum methods) or a config does not build a :class:`Teacher`.
+        """
+        for name, cfg in cfgs.items():
+            if name in self.teachers or name == 'target':
+                raise ValueError(f'{type(self).__name__}: teacher name {name!r} is taken '
+                                 "(existing teachers and 'target', the built-in EMA teacher)")
+            teacher = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
+            if not isinstance(teacher, Teacher):
+                raise ValueError(f'{type(self).__name__}: teacher {name!r} must build a '
+                                 f'Teacher (EMATeacher, FrozenTeacher, SnapshotTeacher), got '
+                                 f'{type(teacher).__name__}')
+            if hasattr(teacher, 'bind'):
+                teacher.bind(self)
+            self.teachers[name] = teacher
+
+    def teacher_hooks(self) -> Dict[str, str]:
+        """``{teacher name: type name of the hook it needs}`` for the teachers that need one
+        (the built-in EMA target of a momentum method is ``'target'``)."""
+        hooks = {name: t.needs_hook() for name, t in self.teachers.items()}
+        if hasattr(self, 'momentum_update'):
+            hooks['target'] = 'MomentumEncoderHook'
+        return {name: hook for name, hook in hooks.items() if hook is not None}
+
+    def ema_teachers(self) -> List[nn.Module]:
+        """What :class:`MomentumEncoderHook` updates: the built-in target (this model, if it
+        has one) and every :class:`EMATeacher`; each has ``momentum_steps``,
+        ``momentum_update(m)`` and ``restart_schedule()``."""
+        out = [self] if hasattr(self, 'momentum_update') else []
+        return out + [t for t in self.teachers.values() if isinstance(t, EMATeacher)]
+
+    def init_weights(self) -> None:
+        """Initialise the online modules; EMA teachers start as exact copies of them."""
+        super().init_weights()
+        for teacher in self.teachers.values():
+            if isinstance(teacher, EMATeacher):
+                teacher.sync()
 
     def extract_feat(self, inputs: Tensor) -> Tuple[Tensor, ...]:
         """Online backbone features of ``(N, 3, H, W)`` images."""

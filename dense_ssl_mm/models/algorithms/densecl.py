@@ -26,7 +26,7 @@ class DenseCL(MoCoV2):
         dense_neck: Dense projector ``ConvMLPNeck(norm_cfg=None)``, 2048 -> 2048 -> 128.
         head: Global :class:`DenseContrastHead` (``WholeImage``, ``loss_weight=1 - lambda``).
         dense_head: Dense :class:`DenseContrastHead` (``FeatureArgmax``,
-            ``QueueInfoNCELoss``, ``symmetric=False``, ``loss_weight=lambda``).
+            ``QueueInfoNCELoss``, ``pairs='one_way'``, ``loss_weight=lambda``).
         queue_size: K of both queues (65536).
     """
 
@@ -35,8 +35,10 @@ class DenseCL(MoCoV2):
     def __init__(self, backbone: dict, neck: dict, dense_neck: dict, head: dict,
                  dense_head: dict, queue_size: int = 65536,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, head, queue_size, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, head, queue_size, data_preprocessor, init_cfg,
+                         teachers=teachers)
         self.dense_neck = MODELS.build(dense_neck)
         self.dense_head = MODELS.build(dense_head)
         self.dense_queue = FeatureQueue(queue_size, dense_neck.get('out_channels', 128))

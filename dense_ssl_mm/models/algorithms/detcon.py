@@ -68,8 +68,9 @@ class DetConB(DetConMixin, MomentumAlgorithm):
     def __init__(self, backbone: dict, neck: dict, predictor: dict,
                  loss: dict = dict(type='DetConLoss'), num_masks: int = 16,
                  sampling_seed: int = 0, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         self.predictor = MODELS.build(predictor)
         self.init_detcon(loss, num_masks, sampling_seed)
         self.build_targets()
@@ -105,8 +106,9 @@ class DetConS(DetConMixin, DenseAlgorithm):
     def __init__(self, backbone: dict, neck: dict, loss: dict = dict(type='DetConLoss'),
                  num_masks: int = 16, sampling_seed: int = 0,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         self.init_detcon(loss, num_masks, sampling_seed)
 
     def loss(self, inputs: Views, data_samples: ViewData) -> Dict[str, Tensor]:

@@ -26,7 +26,7 @@ class MoCoV2(MomentumAlgorithm):
         neck: Global projector: ``ConvMLPNeck(with_avg_pool=True, norm_cfg=None)``,
             2048 -> 2048 -> 128.
         head: :class:`DenseContrastHead` config (``WholeImage``, ``QueueInfoNCELoss``,
-            ``symmetric=False``).
+            ``pairs='one_way'``).
         queue_size: K, negatives kept (65536).
     """
 
@@ -34,8 +34,9 @@ class MoCoV2(MomentumAlgorithm):
 
     def __init__(self, backbone: dict, neck: dict, head: dict, queue_size: int = 65536,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         check_number(type(self).__name__, 'queue_size', queue_size, 1, integer=True)
         self.head = MODELS.build(head)
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))

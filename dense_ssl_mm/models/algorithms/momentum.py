@@ -1,16 +1,21 @@
 """The momentum target: EMA copies of online submodules, a component a method opts into."""
-import copy
-from typing import Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..teachers import deterministic_copy, ema_update_
 from .base import DenseAlgorithm
 
 
 class MomentumTarget:
     """Mixin for an ``nn.Module``: target copies of online submodules updated only by EMA.
+
+    This is the built-in EMA teacher of the momentum methods, named ``target`` among the
+    model's teachers (:meth:`DenseAlgorithm.teacher_hooks`); it keeps the ``target_<name>``
+    state-dict keys of their checkpoints. A method that needs EMA copies under another name
+    uses :class:`EMATeacher` in ``teachers``; both update with :func:`ema_update_`.
 
     The target modules are submodules (``target_backbone``, ``target_neck``, ...) so every
     checkpoint holds them, with ``requires_grad=False``. The number of EMA updates done so far
@@ -40,11 +45,7 @@ class MomentumTarget:
         teachers are built without it.
         """
         for name in names or self.momentum_modules:
-            target = copy.deepcopy(getattr(self, name))
-            target.requires_grad_(False)
-            for module in target.modules():
-                if isinstance(getattr(module, 'drop_prob', None), float):
-                    module.drop_prob = 0.0
+            target = deterministic_copy(getattr(self, name)).requires_grad_(False)
             setattr(self, f'target_{name}', target)
 
     def momentum_pairs(self) -> Iterator[Tuple[nn.Module, nn.Module]]:
@@ -72,13 +73,10 @@ class MomentumTarget:
         Args:
             target_momentum: m, the weight kept on the target (1 leaves it unchanged).
         """
-        if not 0.0 <= target_momentum <= 1.0:
-            raise ValueError(f'target_momentum must lie in [0, 1], got {target_momentum}')
         if self._ema_params is None:  # the parameter lists are built once, not per step
             self._ema_params = self._paired_params()
         online, target = self._ema_params
-        torch._foreach_mul_(target, target_momentum)
-        torch._foreach_add_(target, online, alpha=1.0 - target_momentum)
+        ema_update_(target, online, target_momentum)
         self.momentum_steps += 1
 
     def restart_schedule(self) -> None:
@@ -95,6 +93,6 @@ class MomentumAlgorithm(MomentumTarget, DenseAlgorithm):
     PixContrast, VADeR, DenseCL, MoCo v2; a method may name more in ``momentum_modules``)."""
 
     def __init__(self, backbone: dict, neck: dict, data_preprocessor: Optional[dict] = None,
-                 init_cfg=None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg=None, teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         self.init_momentum()

@@ -75,8 +75,9 @@ class NeCo(SeededSampling, MomentumAlgorithm):
                  roi_size: int = 7, num_references: Optional[int] = None,
                  queue_size: int = 8192, queue_per_image: int = 10, sampling_ratio: int = -1,
                  sampling_seed: int = 0, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         owner = 'NeCo'
         self.num_global = check_number(owner, 'num_global', num_global, 1, integer=True)
         self.roi_size = check_number(owner, 'roi_size', roi_size, 1, integer=True)
@@ -179,4 +180,4 @@ class NeCo(SeededSampling, MomentumAlgorithm):
         references = references.reshape(-1, self.num_references, d)  # [P * N, R, D]
         loss = self.loss_module(cells(student[vi, :, gi]), cells(teacher[gi, :, vi]),
                                 references)
-        return dict(loss=loss)
+        return dict(loss_neco=loss)

@@ -22,8 +22,9 @@ class PixContrast(MomentumAlgorithm):
 
     def __init__(self, backbone: dict, neck: dict, head: dict,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         self.head = MODELS.build(head)
         self.build_targets()
 

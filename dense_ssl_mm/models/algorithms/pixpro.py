@@ -33,8 +33,9 @@ class PixPro(MomentumAlgorithm):
                  instance_predictor: Optional[dict] = None,
                  instance_head: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         self.ppm = MODELS.build(ppm)
         self.head = MODELS.build(head)
         instance = (instance_neck, instance_predictor, instance_head)

@@ -37,8 +37,9 @@ class VADeR(SeededSampling, MomentumAlgorithm):
 
     def __init__(self, backbone: dict, neck: dict, head: dict, queue_size: int = 65536,
                  sampling_seed: int = 0, data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         check_number('VADeR', 'queue_size', queue_size, 1, integer=True)
         self.head = MODELS.build(head)
         if not isinstance(self.head.loss_module, QueueInfoNCELoss):

@@ -46,8 +46,9 @@ class VICRegL(DenseAlgorithm):
     def __init__(self, backbone: dict, neck: dict, local_neck: dict, global_loss: dict,
                  feature_head: dict, location_head: dict, alpha: float = 0.75,
                  pairs: str = 'global_to_all', data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
-        super().__init__(backbone, neck, data_preprocessor, init_cfg)
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 teachers: Optional[Dict[str, dict]] = None) -> None:
+        super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
         self.local_neck = MODELS.build(local_neck)
         self.global_loss = MODELS.build(global_loss)
         self.feature_head = MODELS.build(feature_head)

@@ -10,7 +10,6 @@ from .device_views import DeviceViewMaker
 
 
 @MODELS.register_module()
-@MODELS.register_module(name='PairedViewDataPreprocessor')  # the two-view name, same class
 class ViewDataPreprocessor(BaseDataPreprocessor):
     """Turn collated :class:`PackViews` outputs into model inputs.
 

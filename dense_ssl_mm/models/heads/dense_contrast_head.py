@@ -40,16 +40,17 @@ class DenseContrastHead(BaseModule):
     ``'all'``            every ordered pair of different views
     ``'global_to_all'``  query a view of the first size group, key any other view
     ``'all_to_global'``  query any view, key another view of the first size group
+    ``'same_view'``      (v, v) for every view: student and teacher of one image
+    ``'adjacent'``       (v, v + 1) for consecutive views
     ===================  ========================================================
 
-    or an explicit list of ``(query view, key view)`` pairs.
+    or an explicit list of ``(query view, key view)`` pairs; a pair of a view with itself is
+    legal (the identity geometry: :class:`GeometricPositives` matches every cell to itself).
 
     Args:
         matcher: Matcher config.
         loss: Loss module config; its ``name`` names the output ``loss_<name>``.
-        pairs: A rule above or a list of pairs (default ``'symmetric'``, or ``'one_way'``
-            with ``symmetric=False``).
-        symmetric: The two-view switch of earlier releases: False is ``pairs='one_way'``.
+        pairs: A rule above or a list of pairs.
         loss_weight: Multiplier of the loss.
         loss_name: Key of the loss in the output (default ``loss_<loss.name>``).
         reduction: ``'sum'`` over pairs (PixPro and VADeR sum their two directions) or
@@ -58,26 +59,20 @@ class DenseContrastHead(BaseModule):
 
     def __init__(self, matcher: dict = dict(type='GeometricPositives'),
                  loss: dict = dict(type='PixProConsistencyLoss'),
-                 pairs: Optional[Union[str, Sequence[Direction]]] = None,
-                 symmetric: bool = True, loss_weight: float = 1.0,
+                 pairs: Union[str, Sequence[Direction]] = 'symmetric', loss_weight: float = 1.0,
                  loss_name: Optional[str] = None, reduction: str = 'sum',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.matcher = TASK_UTILS.build(matcher)
         self.loss_module = MODELS.build(loss)
         self.loss_weight = check_number('DenseContrastHead', 'loss_weight', loss_weight, 0)
-        if pairs is None:
-            pairs = 'symmetric' if symmetric else 'one_way'
-        elif not symmetric:
-            raise ValueError(f'DenseContrastHead: give pairs={pairs!r} or symmetric=False, '
-                             'not both')
         if isinstance(pairs, str):
             check_choice('DenseContrastHead', 'pairs', pairs, PAIR_RULES)
         else:
             pairs = tuple((int(a), int(b)) for a, b in pairs)
-            if not pairs or any(a == b or min(a, b) < 0 for a, b in pairs):
-                raise ValueError(f'DenseContrastHead: pairs must be (query, key) view indices '
-                                 f'of two different views, got {pairs}')
+            if not pairs or any(min(a, b) < 0 for a, b in pairs):
+                raise ValueError(f'DenseContrastHead: pairs must be non-empty (query, key) '
+                                 f'view indices >= 0, got {pairs}')
         self.pairs = pairs
         self.reduction = check_choice('DenseContrastHead', 'reduction', reduction,
                                       ('sum', 'mean'))
@@ -139,7 +134,8 @@ class DenseContrastHead(BaseModule):
 
 
 #: Named rules for a head's view pairs (see :class:`DenseContrastHead`).
-PAIR_RULES = ('symmetric', 'one_way', 'all', 'global_to_all', 'all_to_global')
+PAIR_RULES = ('symmetric', 'one_way', 'all', 'global_to_all', 'all_to_global', 'same_view',
+              'adjacent')
 
 
 def resolve_pairs(pairs: Union[str, Sequence[Direction]],
@@ -162,6 +158,10 @@ def resolve_pairs(pairs: Union[str, Sequence[Direction]],
         out = tuple((a, b) for a in range(num_global) for b in views if a != b)
     elif pairs == 'all_to_global':
         out = tuple((a, b) for a in views for b in range(num_global) if a != b)
+    elif pairs == 'same_view':
+        out = tuple((a, a) for a in views)
+    elif pairs == 'adjacent':
+        out = tuple((a, a + 1) for a in range(num_views - 1))
     else:
         out = tuple(pairs)
     if not out or max(max(p) for p in out) >= num_views:

@@ -16,6 +16,8 @@ class GeometricPositives:
     """Cell ``i`` of view a and cell ``j`` of view b are a positive when their centres, in
     original-image coordinates, are closer than ``pos_threshold`` times the larger bin
     diagonal of the two maps (Xie et al., CVPR 2021, eq. 1). No parameters, no features.
+    A view paired with itself (maps of one size) gives the identity: each cell is the
+    positive of itself only (the threshold rule would add neighbours across a short bin side).
 
     Args:
         pos_threshold: T (0.7 in the paper).
@@ -47,6 +49,11 @@ class GeometricPositives:
             if ctx.query_sizes[a] != ctx.key_sizes[b]:
                 raise ValueError(f'query maps of {ctx.query_sizes[a]} cells and key maps of '
                                  f'{ctx.key_sizes[b]} cells must cover the same cells')
+            if a == b:  # a view with itself: the identity geometry, every cell to itself
+                n, cells = boxes.shape[1], ctx.query_sizes[a][0] * ctx.query_sizes[a][1]
+                eye = torch.eye(cells, dtype=torch.bool, device=boxes.device)
+                masks[(a, b)] = eye.expand(n, cells, cells)
+                continue
             if (b, a) in masks and ctx.query_sizes[b] == ctx.key_sizes[a] == ctx.query_sizes[a]:
                 masks[(a, b)] = masks[(b, a)].transpose(1, 2)
                 continue
