@@ -60,8 +60,9 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
                     f"{len(report['missing'])} missing (e.g. {report['missing'][:3]}), "
                     f"{len(report['mismatched'])} of another shape "
                     f"(e.g. {report['mismatched'][:2]})")
-        model.load_state_dict({k: v for k, v in state.items()
-                               if k in own_all and own_all[k].shape == v.shape}, strict=False)
+        model.load_state_dict({k: v for k, v in state.items()  # tensors (not extra state)
+                               if k in own_all and isinstance(v, torch.Tensor) and
+                               own_all[k].shape == v.shape}, strict=False)
     return model.eval()
 
 

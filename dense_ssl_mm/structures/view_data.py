@@ -98,4 +98,3 @@ class ViewData(BaseDataElement):
                                              dtype=torch.float32)
         batch.set_metainfo(dict(img_paths=[s.metainfo.get('img_path') for s in samples]))
         return batch.check()
-

@@ -277,6 +277,8 @@ def read_weights(filename: Union[str, Path], branch: str = 'teacher',
         notes.append(f'a DINOv2 training checkpoint: its {branch} backbone '
                      f"(branch='{other}' for the {other})")
         obj = picked
+    # a module's extra state (a FrozenTeacher's sources) is metadata, not a weight
+    obj = {k: v for k, v in obj.items() if not str(k).endswith('._extra_state')}
     bad = [k for k, v in obj.items() if not isinstance(v, Tensor)]
     if bad:
         raise BadInputError(f'{filename!r} holds no state dict of tensors ({len(bad)} entries '

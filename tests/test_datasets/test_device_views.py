@@ -106,7 +106,7 @@ def test_overlap_constrained_crops_follow_the_cpu_rule():
     sizes = torch.tensor([[120., 160.]]).expand(n, 2)
     first, _ = draw_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen)
     second, fallback = draw_crop_boxes(sizes, (0.08, 1.0), (3 / 4, 4 / 3), 10, gen,
-                                             (first, min_area))
+                                       (first, min_area))
     lo, hi = torch.maximum(first[:, :2], second[:, :2]), torch.minimum(first[:, 2:], second[:, 2:])
     shared = (hi - lo).clamp(min=0).prod(1)
     assert (shared[~fallback] >= min_area).all()
@@ -183,7 +183,7 @@ def test_jitter_order_is_per_view():
     factors = torch.tensor([[1.3, 1.3], [0.5, 0.5], [1.0, 1.0], [0.0, 0.0]])
     order = torch.tensor([[0, 1, 2, 3], [1, 0, 2, 3]])  # brightness first / contrast first
     out = color.color_jitter(x, (0.4, 0.5, 0.0, 0.0), 1.0, None,
-                           drawn=(torch.tensor([True, True]), order, factors))
+                             drawn=(torch.tensor([True, True]), order, factors))
     one = torch.ones(1)
     b_then_c = color.adjust_contrast(color.adjust_brightness(x[:1], one * 1.3), one * 0.5)
     c_then_b = color.adjust_brightness(color.adjust_contrast(x[1:], one * 0.5), one * 1.3)

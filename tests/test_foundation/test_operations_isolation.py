@@ -59,4 +59,3 @@ def test_no_core_file_imports_operations():
     offenders = sorted(osp.relpath(path, REPO) for path in core_files()
                        if 'operations' in imports_of(path))
     assert not offenders, offenders
-

@@ -8,5 +8,6 @@ from .photometric import ColorJitter, GaussianBlur, Solarize
 __all__ = [
     'PackImageForDeviceViews',
     'RandomResizedCropWithBox', 'PackViews', 'MultiViewTransform',
-    'PairedViewTransform', 'ColorJitter', 'GaussianBlur', 'Solarize', 'LoadFHMask', 'MasksToViews', 'crop_mask'
+    'PairedViewTransform', 'ColorJitter', 'GaussianBlur', 'Solarize', 'LoadFHMask',
+    'MasksToViews', 'crop_mask'
 ]

@@ -13,9 +13,10 @@ from .crop import RandomResizedCropWithBox
 class MultiViewTransform(BaseTransform):
     """Make V >= 1 views of ``results['img']``, each through its own pipeline.
 
-    One view: a method whose teacher and student see the same image (distillation). Two views (PixPro, MoCo): two pipelines. Multi-crop (VICRegL's ConvNeXt recipe, 2 x 224 +
-    6 x 96): ``[global1, global2] + [local] * 6``; views of one output size must be adjacent
-    (they are stacked per size group, in view order).
+    One view: a method whose teacher and student see the same image (distillation). Two
+    views (PixPro, MoCo): two pipelines (:class:`PairedViewTransform`). Multi-crop (VICRegL's
+    ConvNeXt recipe, 2 x 224 + 6 x 96): ``[global1, global2] + [local] * 6``; views of one
+    output size must be adjacent (they are stacked per size group, in view order).
 
     Each view pipeline must contain one crop transform that writes ``crop_box`` (such as
     :class:`RandomResizedCropWithBox`) and may contain mmcv's ``RandomFlip`` with

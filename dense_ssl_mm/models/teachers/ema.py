@@ -37,8 +37,8 @@ class EMATeacher(Teacher):
 
     def bind(self, model: nn.Module) -> None:
         """Copy the online modules of ``model`` (a deterministic copy, no gradients)."""
-        missing = [n for n in self.module_names if not isinstance(getattr(model, n, None),
-                                                                   nn.Module)]
+        missing = [n for n in self.module_names
+                   if not isinstance(getattr(model, n, None), nn.Module)]
         if missing:
             raise ValueError(f'EMATeacher: {type(model).__name__} has no online module '
                              f'{missing}; give modules= names of its submodules')

@@ -57,8 +57,8 @@ class SnapshotTeacher(Teacher):
     def bind(self, model: nn.Module) -> None:
         """Make the copies' structure from ``model``'s online modules (every source has
         their structure; the values come at a refresh or from ``checkpoint``)."""
-        missing = [n for n in self.module_names if not isinstance(getattr(model, n, None),
-                                                                   nn.Module)]
+        missing = [n for n in self.module_names
+                   if not isinstance(getattr(model, n, None), nn.Module)]
         if missing:
             raise ValueError(f'SnapshotTeacher: {type(model).__name__} has no online module '
                              f'{missing}')
