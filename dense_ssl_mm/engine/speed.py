@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from dense_ssl_mm.datasets.transforms.multi_view import VIEW_TRANSFORMS
 from dense_ssl_mm.utils.config_walk import find_by_type
 
 SWITCHES = ('channels_last', 'bf16', 'compile_backbone', 'pin_memory', 'device_views')
@@ -71,7 +72,7 @@ def to_device_views(cfg: Config) -> Config:
     """
     pipeline = list(cfg.train_dataloader.dataset.pipeline)
     kinds = [t['type'] for t in pipeline]
-    found = find_by_type(pipeline, 'MultiViewTransform')
+    found = find_by_type(pipeline, VIEW_TRANSFORMS)
     if len(found) != 1 or len(found[0][0]) != 1:
         raise ValueError('speed.device_views needs one MultiViewTransform in '
                          f'train_dataloader.dataset.pipeline, found {kinds}')

@@ -11,6 +11,7 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import Runner
 
+from dense_ssl_mm.datasets.transforms.multi_view import VIEW_TRANSFORMS
 from dense_ssl_mm.datasets.transforms.view_spec import ViewSpec
 from dense_ssl_mm.engine.speed import apply_model_switches, speed_settings
 from dense_ssl_mm.models.algorithms import MomentumTarget
@@ -38,7 +39,7 @@ def synthetic_data(n: int, size: int, seed: int = 0) -> dict:
 def view_pipelines_of(cfg: Config) -> Optional[list]:
     """The view pipelines of the config's ``MultiViewTransform`` (None without one)."""
     found = find_by_type(cfg.train_dataloader.dataset.pipeline,
-                         ('MultiViewTransform', 'PairedViewTransform'))
+                         VIEW_TRANSFORMS)
     return list(found[0][1]['view_pipelines']) if found else None
 
 

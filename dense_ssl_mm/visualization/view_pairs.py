@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from dense_ssl_mm.datasets.transforms.multi_view import VIEW_TRANSFORMS
 from dense_ssl_mm.geometry.correspondence import cell_centers
 from dense_ssl_mm.models.matchers import CellMask, PointPairs
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
@@ -32,7 +33,7 @@ def view_pairs(cfg: Config, img: np.ndarray,
     Raises:
         ValueError: if the pipeline has no ``MultiViewTransform``.
     """
-    paired = find_by_type(cfg.train_dataloader.dataset.pipeline, 'MultiViewTransform')
+    paired = find_by_type(cfg.train_dataloader.dataset.pipeline, VIEW_TRANSFORMS)
     if not paired:
         raise ValueError('no MultiViewTransform in train_dataloader.dataset.pipeline')
     sample = TRANSFORMS.build(paired[0][1])(dict(img=img, img_shape=img.shape[:2],

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 
+from dense_ssl_mm.datasets.transforms.multi_view import VIEW_TRANSFORMS
 from dense_ssl_mm.datasets.fh_masks import fh_segments
 from dense_ssl_mm.models.utils import cell_segments
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
@@ -33,7 +34,7 @@ def view_segments(cfg: Config, img: np.ndarray) -> Tuple[dict, list, int]:
     """
     pipeline = cfg.train_dataloader.dataset.pipeline
     loads = find_by_type(pipeline, 'LoadFHMask')
-    paired = find_by_type(pipeline, 'MultiViewTransform')
+    paired = find_by_type(pipeline, VIEW_TRANSFORMS)
     if not loads or not paired:
         raise ValueError('the pipeline needs LoadFHMask and MultiViewTransform (DetCon)')
     load = TRANSFORMS.build(loads[0][1])

@@ -8,6 +8,9 @@ from dense_ssl_mm.registry import TRANSFORMS
 from dense_ssl_mm.utils.validation import check_number
 from .crop import RandomResizedCropWithBox
 
+#: Type names of the transforms that make the views (what config walkers look for).
+VIEW_TRANSFORMS = ('MultiViewTransform', 'PairedViewTransform')
+
 
 @TRANSFORMS.register_module()
 class MultiViewTransform(BaseTransform):
