@@ -1,6 +1,8 @@
 """Small models, batches and run configs shared by the tests."""
 import itertools
 import os.path as osp
+import subprocess
+import sys
 
 import torch
 from mmengine.config import Config
@@ -9,6 +11,29 @@ from dense_ssl_mm.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 _RUNS = itertools.count()
+
+
+def _relocate(value, root):
+    """Every ``work_dirs/...`` string of a config, moved under ``root``."""
+    if isinstance(value, str) and value.startswith('work_dirs/'):
+        return osp.join(root, value)
+    if isinstance(value, dict):
+        return type(value)({k: _relocate(v, root) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return type(value)(_relocate(v, root) for v in value)
+    return value
+
+
+def config_with_demo_files(path: str, root) -> Config:
+    """The config at ``path`` with every ``work_dirs/...`` path moved under ``root`` and the
+    files it declares in ``demo_files`` (``[out, tool, args...]``) written there by their
+    tools, as ``tools/run_demo.sh`` does on a fresh clone."""
+    cfg = Config(_relocate(Config.fromfile(path).to_dict(), str(root)))
+    for out, tool, *args in cfg.get('demo_files', []):
+        if not osp.isfile(out):
+            subprocess.run([sys.executable, osp.join(REPO, tool), out, *args],
+                           check=True, cwd=REPO, capture_output=True)
+    return cfg
 
 
 def tiny_model_cfg(algorithm: str = 'PixPro', **overrides) -> dict:

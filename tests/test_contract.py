@@ -6,8 +6,6 @@ its demo config; this file does not change."""
 import glob
 import itertools
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -22,7 +20,7 @@ from dense_ssl_mm.evaluation.protocols.correspondence import evaluate_correspond
 from dense_ssl_mm.models.algorithms import DenseAlgorithm
 from dense_ssl_mm.registry import HOOKS, MODELS
 
-from .helpers import REPO
+from .helpers import REPO, config_with_demo_files
 
 DEMOS = sorted(glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
 _RUNS = itertools.count()
@@ -44,27 +42,11 @@ def test_every_registered_algorithm_has_a_demo_config():
     assert len(registered_algorithms()) >= 10
 
 
-def _relocate(value, root):
-    """Every ``work_dirs/...`` string of a config, moved under ``root``."""
-    if isinstance(value, str) and value.startswith('work_dirs/'):
-        return osp.join(root, value)
-    if isinstance(value, dict):
-        return type(value)({k: _relocate(v, root) for k, v in value.items()})
-    if isinstance(value, (list, tuple)):
-        return type(value)(_relocate(v, root) for v in value)
-    return value
-
-
 def contract_cfg(path, root, max_iters, resume=False):
     """The demo config at two-step scale: batch 2, no worker processes, a checkpoint every
     step, a constant lr, its files (``demo_files``) written by their tools under ``root``,
     and the periodic dense evaluation left out (the contract evaluates once at the end)."""
-    cfg = Config.fromfile(path)
-    cfg = Config(_relocate(cfg.to_dict(), str(root)))
-    for out, tool, *args in cfg.get('demo_files', []):
-        if not osp.isfile(out):
-            subprocess.run([sys.executable, osp.join(REPO, tool), out, *args],
-                           check=True, cwd=REPO, capture_output=True)
+    cfg = config_with_demo_files(path, root)
     cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
     cfg.train_cfg.max_iters = max_iters
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]

@@ -8,6 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from ..conftest import REPO
+from ..helpers import config_with_demo_files
 
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'), recursive=True)
@@ -25,8 +26,10 @@ def test_configs_found():
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=lambda p: osp.relpath(p, REPO))
-def test_config_loads_and_model_builds(path):
-    cfg = Config.fromfile(path)
+def test_config_loads_and_model_builds(path, tmp_path):
+    # a demo's files (a teacher, a DINOv2-layout file) written by their tools, as on a fresh
+    # clone: building a frozen teacher reads its file
+    cfg = config_with_demo_files(path, tmp_path)
     scope = cfg.get('default_scope', 'dense_ssl_mm')
     init_default_scope(scope)
     if scope == 'mmdet':
