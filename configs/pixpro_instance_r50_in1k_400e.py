@@ -6,5 +6,6 @@ model = dict(
                        out_channels=256, num_layers=2, norm_cfg=dict(type='BN')),
     instance_predictor=dict(type='ConvMLPNeck', in_channels=256, hid_channels=4096,
                             out_channels=256, num_layers=2, norm_cfg=dict(type='BN')),
-    instance_head=dict(type='InstanceConsistencyHead', loss_weight=1.0),
+    instance_head=dict(type='DenseContrastHead', matcher=None, pairs='symmetric',
+                       loss=dict(type='InstanceConsistencyLoss', loss_weight=1.0)),
 )

@@ -74,16 +74,18 @@ def tiny_moco_cfg(algorithm: str = 'DenseCL', queue_size: int = 16) -> dict:
                neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=64, out_channels=32,
                          norm_cfg=None, with_avg_pool=True),
                head=dict(type='DenseContrastHead', matcher=dict(type='WholeImage'),
-                         loss=dict(type='QueueInfoNCELoss', temperature=0.2), pairs='one_way',
-                         loss_name='loss_global' if algorithm == 'DenseCL' else 'loss_moco'),
+                         loss=dict(type='QueueInfoNCELoss', temperature=0.2,
+                                   name='global' if algorithm == 'DenseCL' else 'moco'),
+                         pairs='one_way'),
                queue_size=queue_size)
     if algorithm == 'DenseCL':
-        cfg['head']['loss_weight'] = 0.5
+        cfg['head']['loss']['loss_weight'] = 0.5
         cfg['dense_neck'] = dict(type='ConvMLPNeck', in_channels=128, hid_channels=64,
                                  out_channels=32, norm_cfg=None)
         cfg['dense_head'] = dict(type='DenseContrastHead', matcher=dict(type='FeatureArgmax'),
-                                 loss=dict(type='QueueInfoNCELoss', temperature=0.2),
-                                 pairs='one_way', loss_weight=0.5, loss_name='loss_dense')
+                                 loss=dict(type='QueueInfoNCELoss', temperature=0.2,
+                                           loss_weight=0.5, name='dense'),
+                                 pairs='one_way')
     return cfg
 
 
@@ -92,7 +94,8 @@ def tiny_vicregl_cfg(feature_matches=None, location_matches=(20, 4)) -> dict:
     local projector (three layers each, as the paper's)."""
     def head(matcher, name):
         return dict(type='DenseContrastHead', matcher=matcher, pairs='global_to_all',
-                    reduction='mean', loss=dict(type='VICRegLocalLoss'), loss_name=name)
+                    reduction='mean',
+                    loss=dict(type='VICRegLocalLoss', loss_weight=0.25, name=name))
     return dict(
         type='VICRegL', data_preprocessor=dict(type='ViewDataPreprocessor'),
         backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(3, ),
@@ -101,12 +104,11 @@ def tiny_vicregl_cfg(feature_matches=None, location_matches=(20, 4)) -> dict:
                   num_layers=3, with_avg_pool=True, bias_last=False),
         local_neck=dict(type='ConvMLPNeck', in_channels=128, hid_channels=32, out_channels=16,
                         num_layers=3, bias_last=False),
-        global_loss=dict(type='VICRegGlobalLoss'),
+        global_loss=dict(type='VICRegGlobalLoss', loss_weight=0.75),  # alpha = 0.75
         feature_head=head(dict(type='FeatureNearest', num_matches=feature_matches),
-                          'loss_feature'),
+                          'local_feature'),
         location_head=head(dict(type='LocationNearest', num_matches=location_matches),
-                           'loss_location'),
-        alpha=0.75)
+                           'local_location'))
 
 
 def tiny_detconb_cfg(**overrides) -> dict:

@@ -22,6 +22,9 @@ from dense_ssl_mm.registry import HOOKS, MODELS
 
 from .helpers import REPO, config_with_demo_files
 
+#: What matchers log beside the loss terms (``statistics`` of GeometricPositives and
+#: MatchedPixelPairs).
+MATCHER_STATISTICS = {'pos_ratio', 'valid_pairs'}
 DEMOS = sorted(glob.glob(osp.join(REPO, 'configs', 'demo', '*.py')))
 _RUNS = itertools.count()
 
@@ -115,6 +118,10 @@ def test_demo_config_contract(config, tmp_path):
     for out in probe.outputs:
         losses = [k for k in out if 'loss' in k and k != 'loss']
         assert losses and all(k.startswith('loss_') for k in losses), sorted(out)
+        # the loss is the sum of the logged terms; what else is logged is a matcher's
+        # statistic, not a loss under another name
+        assert torch.allclose(sum(out[k] for k in losses), out['loss'], rtol=1e-6), out
+        assert set(out) - set(losses) - {'loss'} <= MATCHER_STATISTICS, sorted(out)
         assert all(torch.isfinite(v).all() for v in out.values()), out
     # a stop after step 1 and a resume give the uninterrupted run's weights, bit for bit
     stopping = contract_cfg(path, tmp_path / 'b', 2)

@@ -5,9 +5,10 @@ model = dict(
     type='DenseCL',
     dense_neck=dict(type='ConvMLPNeck', in_channels=512, hid_channels=512, out_channels=128,
                     norm_cfg=None),
-    head=dict(loss_weight=0.5, loss_name='loss_global'),
+    head=dict(loss=dict(loss_weight=0.5, name='global')),
     dense_head=dict(type='DenseContrastHead', matcher=dict(type='FeatureArgmax'),
-                    loss=dict(type='QueueInfoNCELoss', temperature=0.2), pairs='one_way',
-                    loss_weight=0.5, loss_name='loss_dense'),
+                    loss=dict(type='QueueInfoNCELoss', temperature=0.2, loss_weight=0.5,
+                              name='dense'),
+                    pairs='one_way'),
 )
 work_dir = 'work_dirs/densecl_r18_demo'

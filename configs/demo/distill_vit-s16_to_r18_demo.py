@@ -23,8 +23,7 @@ model = dict(
         backbone=dict(type='ViT', arch='small', patch_size=16,
                       init_cfg=dict(type='Pretrained', checkpoint=TEACHER_FILE)))),
     head=dict(type='DenseContrastHead', matcher=dict(type='GeometricPositives'),
-              loss=dict(type='PixProConsistencyLoss'), pairs='same_view',
-              loss_name='loss_cosine'),
+              loss=dict(type='PixProConsistencyLoss', name='cosine'), pairs='same_view'),
     data_preprocessor=dict(type='ViewDataPreprocessor', mean=[123.675, 116.28, 103.53],
                            std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
 )

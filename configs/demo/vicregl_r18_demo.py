@@ -22,6 +22,7 @@ train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='PackViews'),
 ]))
 pairs = 'global_to_all'
+alpha = 0.75  # L = alpha * global + (1 - alpha) * local: the losses' loss_weight
 model = dict(
     _delete_=True,
     type='VICRegL',
@@ -31,14 +32,15 @@ model = dict(
               num_layers=3, with_avg_pool=True, bias_last=False),
     local_neck=dict(type='ConvMLPNeck', in_channels=512, hid_channels=256, out_channels=256,
                     num_layers=3, bias_last=False),
-    global_loss=dict(type='VICRegGlobalLoss'),
+    global_loss=dict(type='VICRegGlobalLoss', loss_weight=alpha),
     feature_head=dict(type='DenseContrastHead', pairs=pairs, reduction='mean',
                       matcher=dict(type='FeatureNearest'),
-                      loss=dict(type='VICRegLocalLoss'), loss_name='loss_feature'),
+                      loss=dict(type='VICRegLocalLoss', loss_weight=1 - alpha,
+                                name='local_feature')),
     location_head=dict(type='DenseContrastHead', pairs=pairs, reduction='mean',
                        matcher=dict(type='LocationNearest', num_matches=(20, 4)),
-                       loss=dict(type='VICRegLocalLoss'), loss_name='loss_location'),
-    alpha=0.75,
+                       loss=dict(type='VICRegLocalLoss', loss_weight=1 - alpha,
+                                 name='local_location')),
     pairs=pairs,
 )
 optim_wrapper = dict(optimizer=dict(lr=0.3, weight_decay=1e-6, exclude_bias_and_norm=True))

@@ -69,7 +69,8 @@ def test_instance_branch_adds_its_loss_and_target():
                            out_channels=32),
         instance_predictor=dict(type='ConvMLPNeck', in_channels=32, hid_channels=64,
                                 out_channels=32),
-        instance_head=dict(type='InstanceConsistencyHead', loss_weight=1.0))
+        instance_head=dict(type='DenseContrastHead', matcher=None,
+                           loss=dict(type='InstanceConsistencyLoss', loss_weight=1.0)))
     assert hasattr(model, 'target_instance_neck')
     assert not hasattr(model, 'target_instance_predictor')  # the predictor is online only
     losses = model(fixed_batch(), mode='loss')

@@ -61,11 +61,11 @@ def loop_detcon(preds, targets, ids, tau):
 
 def test_detcon_loss_equals_lightly_and_a_loop():
     preds, targets, ids = random_inputs()
-    ours = float(DetConLoss(0.1)(preds, targets, ids))
+    ours = float(DetConLoss(0.1)(preds, targets, ids)['loss_detcon'])
     lightly_b = float(DetConBLoss(0.1, gather_distributed=False)(*preds, *targets, *ids))
     assert abs(ours - lightly_b) < 1e-6 * abs(ours)  # lightly weighs in float32
     assert abs(ours - loop_detcon(preds, targets, ids, 0.1)) < 1e-10
-    simclr = float(DetConLoss(0.1)(preds, preds, ids))
+    simclr = float(DetConLoss(0.1)(preds, preds, ids)['loss_detcon'])
     assert abs(simclr - float(DetConSLoss(0.1, gather_distributed=False)(*preds, *ids))) < \
         1e-6 * abs(simclr)
     assert abs(simclr - loop_detcon(preds, preds, ids, 0.1)) < 1e-10
@@ -74,7 +74,8 @@ def test_detcon_loss_equals_lightly_and_a_loop():
 def test_rows_without_positive_weigh_nothing():
     preds, targets, _ = random_inputs(n=2, k=3)
     apart = [torch.tensor([[0, 0, 1], [2, 2, 2]]), torch.tensor([[5, 5, 5], [6, 6, 6]])]
-    assert float(DetConLoss(0.1)(preds, targets, apart)) == 0.0  # no id in both views
+    # no id in both views
+    assert float(DetConLoss(0.1)(preds, targets, apart)['loss_detcon']) == 0.0
 
 
 def test_cell_segments_and_pooling_by_hand():
@@ -162,7 +163,7 @@ def test_online_and_target_pool_the_same_segments():
         model.predictor.mlp[0].bias.zero_()
     seen = {}
     model.detcon_loss.forward = lambda preds, targets, ids: seen.update(
-        preds=preds, targets=targets, ids=ids) or torch.zeros(())
+        preds=preds, targets=targets, ids=ids) or {'loss_detcon': torch.zeros(())}
     model(masked_batch(), mode='loss')
     for v in range(2):  # the target is an exact copy at init: equal iff the same segments
         assert torch.allclose(seen['preds'][v], seen['targets'][v], atol=1e-5)

@@ -153,5 +153,7 @@ def test_head_rejects_bad_arguments():
         DenseContrastHead(loss=dict(type='MoCoLoss'))
     with pytest.raises(ValueError, match='temperature must be > 0, got 0'):
         DenseContrastHead(loss=dict(type='PixContrastLoss', temperature=0))
-    with pytest.raises(ValueError, match="loss_name must contain 'loss'.*got 'pix'"):
-        DenseContrastHead(loss_name='pix')
+    with pytest.raises(ValueError, match="name must be lower case .*got 'loss-pix'"):
+        DenseContrastHead(loss=dict(type='PixProConsistencyLoss', name='loss-pix'))
+    with pytest.raises(ValueError, match='loss must build an Objective.*got ConvMLPNeck'):
+        DenseContrastHead(loss=dict(type='ConvMLPNeck', in_channels=4))

@@ -20,16 +20,19 @@ from ..helpers import tiny_model_cfg
     (MODELS, dict(type='DenseContrastHead',
                   loss=dict(type='PixContrastLoss', temperature=float('nan'))), ValueError,
      r'PixContrastLoss: temperature must be > 0, got nan'),
-    (MODELS, dict(type='DenseContrastHead', loss_weight=-0.5), ValueError,
-     r'DenseContrastHead: loss_weight must be >= 0, got -0.5'),
+    (MODELS, dict(type='DenseContrastHead',
+                  loss=dict(type='PixProConsistencyLoss', loss_weight=-0.5)), ValueError,
+     r'PixProConsistencyLoss: loss_weight must be >= 0, got -0.5'),
     (MODELS, dict(type='PixelPropagationModule', gamma='2'), TypeError,
      r"PixelPropagationModule: gamma must be a number and be >= 0, got '2'"),
     (MODELS, dict(type='ConvMLPNeck', hid_channels=0), ValueError,
      r'ConvMLPNeck: hid_channels must be >= 1, got 0'),
     (MODELS, dict(type='DenseFPNNeck', out_channels=True), TypeError,
      r'DenseFPNNeck: out_channels must be an integer and be >= 1, got True'),
-    (MODELS, dict(type='InstanceConsistencyHead', loss_weight=-1), ValueError,
-     r'InstanceConsistencyHead: loss_weight must be >= 0, got -1'),
+    (MODELS, dict(type='InstanceConsistencyLoss', loss_weight=-1), ValueError,
+     r'InstanceConsistencyLoss: loss_weight must be >= 0, got -1'),
+    (MODELS, dict(type='QueueInfoNCELoss', name='Global loss'), ValueError,
+     r"QueueInfoNCELoss: name must be lower case letters, digits and _ .*got 'Global loss'"),
     (HOOKS, dict(type='MomentumEncoderHook', base_target_momentum='0.99'), TypeError,
      r"MomentumEncoderHook: base_target_momentum must be a number and lie in \[0, 1\]"),
     (HOOKS, dict(type='NonFiniteGuardHook', interval=0), ValueError,
@@ -69,4 +72,4 @@ def test_good_values_pass_through_unchanged():
     assert check_number('X', 'b', 0.5, 0, 1) == 0.5
     assert check_range('X', 'r', [0.1, 0.2], 0, 1) == (0.1, 0.2)
     model = MODELS.build(tiny_model_cfg())
-    assert model.head.matcher.pos_threshold == 0.7 and model.head.loss_weight == 1.0
+    assert model.head.matcher.pos_threshold == 0.7 and model.head.loss_module.loss_weight == 1.0

@@ -106,7 +106,9 @@ def test_vicregl_recipes():
     """The constants of docs/methods/vicregl.md."""
     r50 = Config.fromfile(osp.join(REPO, 'configs', 'vicregl_r50_in1k_300e.py'))
     m = r50.model
-    assert m.alpha == 0.75 and m.pairs == 'global_to_all' and r50.custom_hooks == []
+    assert m.pairs == 'global_to_all' and r50.custom_hooks == []
+    assert m.global_loss.loss_weight == 0.75  # alpha, and 1 - alpha on each local loss
+    assert m.feature_head.loss.loss_weight == m.location_head.loss.loss_weight == 0.25
     assert (m.global_loss.inv_weight, m.global_loss.var_weight, m.global_loss.cov_weight) == \
         (25.0, 25.0, 1.0)
     assert (m.neck.hid_channels, m.neck.out_channels, m.neck.num_layers) == (8192, 8192, 3)

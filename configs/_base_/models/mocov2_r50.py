@@ -21,7 +21,7 @@ model = dict(
     neck=dict(type='ConvMLPNeck', in_channels=2048, hid_channels=2048, out_channels=128,
               norm_cfg=None, with_avg_pool=True),
     head=dict(type='DenseContrastHead', matcher=dict(type='WholeImage'),
-              loss=dict(type='QueueInfoNCELoss', temperature=0.2), pairs='one_way',
-              loss_name='loss_moco'),
+              loss=dict(type='QueueInfoNCELoss', temperature=0.2, name='moco'),
+              pairs='one_way'),
     queue_size=65536,
 )

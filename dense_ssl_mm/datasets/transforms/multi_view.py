@@ -24,7 +24,7 @@ class MultiViewTransform(BaseTransform):
     Each view pipeline must contain one crop transform that writes ``crop_box`` (such as
     :class:`RandomResizedCropWithBox`) and may contain mmcv's ``RandomFlip`` with
     ``direction='horizontal'``; photometric transforms may follow in any order. The geometry
-    convention (see ``models/utils/correspondence.py``): the box is in pixels of the loaded
+    convention (see ``geometry/correspondence.py``): the box is in pixels of the loaded
     image, ``(x1, y1, x2, y2)`` with x2/y2 exclusive, never flipped; the flip is a separate flag.
 
     Overlap rules: the first ``overlap_anchors`` views are anchors. With ``min_overlap_area``

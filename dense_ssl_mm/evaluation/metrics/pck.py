@@ -2,7 +2,7 @@
 
 For every cell of view 1 whose centre is visible in view 2, the nearest neighbour (cosine)
 among view 2's cells is compared with the true location of that image point in view 2 (from
-the crop/flip geometry, through ``models/utils/correspondence.py``). Errors are measured in
+the crop/flip geometry, through ``geometry/correspondence.py``). Errors are measured in
 view-2 cells; PCK@k is the share of matches within k cells.
 """
 from typing import Dict, Optional, Tuple

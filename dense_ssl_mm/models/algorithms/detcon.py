@@ -87,7 +87,7 @@ class DetConB(DetConMixin, MomentumAlgorithm):
             targets = [self.per_segment(self.target_neck,
                                         pool_segments(self.target_backbone(v)[-1], c, i))
                        for v, c, i in zip(views, cells, ids)]
-        return {'loss_detcon': self.detcon_loss(preds, targets, ids)}
+        return self.detcon_loss(preds, targets, ids)
 
 
 @MODELS.register_module()
@@ -117,4 +117,4 @@ class DetConS(DetConMixin, DenseAlgorithm):
         cells, ids = self.segments(feats, data_samples)
         projections = [self.per_segment(self.neck, pool_segments(f, c, i))
                        for f, c, i in zip(feats, cells, ids)]
-        return {'loss_detcon': self.detcon_loss(projections, projections, ids)}
+        return self.detcon_loss(projections, projections, ids)

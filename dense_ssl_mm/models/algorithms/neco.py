@@ -178,6 +178,5 @@ class NeCo(SeededSampling, MomentumAlgorithm):
 
         references = self.reference_queue.sample(gi, n * self.num_references, generator)
         references = references.reshape(-1, self.num_references, d)  # [P * N, R, D]
-        loss = self.loss_module(cells(student[vi, :, gi]), cells(teacher[gi, :, vi]),
-                                references)
-        return dict(loss_neco=loss)
+        return self.loss_module(cells(student[vi, :, gi]), cells(teacher[gi, :, vi]),
+                                negatives=references)

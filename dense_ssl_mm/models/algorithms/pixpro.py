@@ -25,7 +25,8 @@ class PixPro(MomentumAlgorithm):
             ``PixProConsistencyLoss``).
         instance_neck: Instance projector config, or None for no instance branch.
         instance_predictor: Instance predictor config.
-        instance_head: :class:`InstanceConsistencyHead` config.
+        instance_head: :class:`DenseContrastHead` config without a matcher and with
+            :class:`InstanceConsistencyLoss` (``pairs='symmetric'``: both directions).
     """
 
     def __init__(self, backbone: dict, neck: dict, ppm: dict, head: dict,
@@ -67,5 +68,6 @@ class PixPro(MomentumAlgorithm):
             pred = [self.instance_predictor(self.instance_neck(f)).mean((2, 3)) for f in feats]
             with torch.no_grad():
                 proj = [self.target_instance_neck(f).mean((2, 3)) for f in target_feats]
-            losses.update(self.instance_head.loss(pred, proj))  # V x [N, 256]
+            # V x [N, 256]: row n of every view is image n, so no matcher
+            losses.update(self.instance_head.loss(pred, proj, data_samples))
         return losses

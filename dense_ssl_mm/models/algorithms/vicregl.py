@@ -6,7 +6,6 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views, view_groups
-from dense_ssl_mm.utils.validation import check_number
 from ..heads.dense_contrast_head import resolve_pairs
 from .base import DenseAlgorithm
 
@@ -17,7 +16,8 @@ class VICRegL(DenseAlgorithm):
     ``backbone -> pooled -> neck`` (the 8192-8192-8192 expander) and
     ``backbone -> local_neck`` (512-512-512 on every cell of the last stage).
 
-    ``L = alpha * global + (1 - alpha) * local`` with
+    ``L = alpha * global + (1 - alpha) * local`` (alpha = 0.75: the losses' ``loss_weight``,
+    alpha on the global loss and 1 - alpha on both local ones) with
 
     - global: :class:`VICRegGlobalLoss` of the pooled embeddings, each global view (the first
       size group) against every other view;
@@ -25,18 +25,19 @@ class VICRegL(DenseAlgorithm):
       to its L2-nearest cell) plus ``location_head`` (:class:`LocationNearest`, the 20 / 4
       closest positions), both :class:`VICRegLocalLoss`, averaged over the pairs.
 
-    Logged: ``loss_global`` and ``loss_local`` (already weighted by alpha and 1 - alpha;
-    their sum is the loss), the global ``inv``/``var``/``cov`` and the two local criteria
-    ``local_feature``/``local_location`` (unweighted).
+    Logged: the global terms ``loss_vicreg_inv``/``_var``/``_cov`` and the local criteria
+    ``loss_local_feature``/``loss_local_location``, each already weighted (their sum is the
+    loss).
 
     Args:
         backbone: Backbone config (its last output is the map).
         neck: Global expander config (``ConvMLPNeck(with_avg_pool=True)``).
         local_neck: Local projector config (``ConvMLPNeck`` on every cell).
-        global_loss: :class:`VICRegGlobalLoss` config.
-        feature_head: :class:`DenseContrastHead` config (pairs ``'global_to_all'``).
-        location_head: :class:`DenseContrastHead` config (pairs ``'global_to_all'``).
-        alpha: Weight of the global criterion (0.75; 0.9 also released).
+        global_loss: :class:`VICRegGlobalLoss` config (``loss_weight``: alpha; 0.75, 0.9
+            also released).
+        feature_head: :class:`DenseContrastHead` config (pairs ``'global_to_all'``;
+            ``loss.loss_weight``: 1 - alpha).
+        location_head: :class:`DenseContrastHead` config (the same).
         pairs: The view pairs of the global criterion (a rule of :class:`DenseContrastHead`;
             the heads name theirs, the same ``'global_to_all'`` in the configs).
     """
@@ -44,8 +45,8 @@ class VICRegL(DenseAlgorithm):
     dense_modules = ('backbone', 'local_neck')
 
     def __init__(self, backbone: dict, neck: dict, local_neck: dict, global_loss: dict,
-                 feature_head: dict, location_head: dict, alpha: float = 0.75,
-                 pairs: str = 'global_to_all', data_preprocessor: Optional[dict] = None,
+                 feature_head: dict, location_head: dict, pairs: str = 'global_to_all',
+                 data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  teachers: Optional[Dict[str, dict]] = None) -> None:
         super().__init__(backbone, neck, data_preprocessor, init_cfg, teachers=teachers)
@@ -53,7 +54,11 @@ class VICRegL(DenseAlgorithm):
         self.global_loss = MODELS.build(global_loss)
         self.feature_head = MODELS.build(feature_head)
         self.location_head = MODELS.build(location_head)
-        self.alpha = check_number('VICRegL', 'alpha', alpha, 0, 1)
+        names = [self.global_loss.name, self.feature_head.loss_module.name,
+                 self.location_head.loss_module.name]
+        if len(set(names)) < 3:
+            raise ValueError(f'VICRegL: the global and the two local losses need three '
+                             f'different names (their loss.name), got {names}')
         resolve_pairs(pairs, (2, ))  # a bad rule fails here, not at the first step
         self.pairs = pairs
 
@@ -67,13 +72,8 @@ class VICRegL(DenseAlgorithm):
         feats = [self.backbone(v)[-1] for v in split_views(inputs)]  # V x [N, C, h, w]
         embeddings = [self.neck(f).flatten(1) for f in feats]  # V x [N, D]
         maps = [self.local_neck(f) for f in feats]  # V x [N, 512, h, w]
-        terms = self.global_loss(embeddings, resolve_pairs(self.pairs, view_groups(inputs)))
-        by_feature = self.feature_head.loss(maps, maps, data_samples, features=maps)
-        by_location = self.location_head.loss(maps, maps, data_samples)
-        local = by_feature[self.feature_head.loss_name] + \
-            by_location[self.location_head.loss_name]
-        return dict(loss_global=self.alpha * sum(terms.values()),
-                    loss_local=(1 - self.alpha) * local,
-                    local_feature=by_feature[self.feature_head.loss_name].detach(),
-                    local_location=by_location[self.location_head.loss_name].detach(),
-                    **{k: v.detach() for k, v in terms.items()})
+        pairs = resolve_pairs(self.pairs, view_groups(inputs))
+        losses = self.global_loss(embeddings, None, pairs)
+        losses.update(self.feature_head.loss(maps, maps, data_samples, features=maps))
+        losses.update(self.location_head.loss(maps, maps, data_samples))
+        return losses

@@ -1,4 +1,3 @@
 from .dense_contrast_head import DenseContrastHead
-from .instance_head import InstanceConsistencyHead
 
-__all__ = ['DenseContrastHead', 'InstanceConsistencyHead']
+__all__ = ['DenseContrastHead']

@@ -1,4 +1,5 @@
-"""One head for every method: a matcher says which cells correspond, a loss scores them."""
+"""The head of the pairwise objectives: a matcher says which cells of two views correspond,
+a loss (:class:`Objective`) scores them, summed or averaged over the view pairs."""
 from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
@@ -7,29 +8,41 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS, TASK_UTILS
 from dense_ssl_mm.structures import ViewData
-from dense_ssl_mm.utils.validation import check_choice, check_number
+from dense_ssl_mm.utils.validation import check_choice
+from ..losses import Objective
 from ..matchers import Direction, MatchContext, Matches
 
 
 @MODELS.register_module()
 class DenseContrastHead(BaseModule):
-    """``loss = loss_weight * sum over view pairs (a, b) of loss(query[a], key[b], match)``.
+    """``terms = sum over view pairs (a, b) of loss(query[a], key[b], match(a, b), negatives)``.
 
-    The matcher (``TASK_UTILS``: :class:`GeometricPositives`, :class:`MatchedPixelPairs`,
-    :class:`FeatureArgmax`, :class:`WholeImage`) turns the views' geometry (and, for DenseCL,
-    matching features) into matches per direction; the loss (``MODELS``:
-    :class:`PixProConsistencyLoss`, :class:`PixContrastLoss`, :class:`QueueInfoNCELoss`)
-    turns the two views' maps and the matches into a number. Neither holds weights or a queue.
+    The head of every objective that is a sum over view pairs. The matcher (``TASK_UTILS``:
+    :class:`GeometricPositives`, :class:`MatchedPixelPairs`, :class:`FeatureArgmax`,
+    :class:`WholeImage`, :class:`LocationNearest`, :class:`FeatureNearest`; or None when row n
+    of one view corresponds to row n of the other, as pooled vectors do) turns the views'
+    geometry (and, for DenseCL and VICRegL, matching features) into matches per pair; the
+    loss (``MODELS``, an :class:`Objective`) turns two views' maps and their matches into
+    named, weighted terms. Neither holds weights or a queue. The loss's ``loss_weight`` and
+    ``name`` weight and name the terms (``loss_<name>``); the head adds nothing to them.
 
-    ============  =====================  ========================  =========
-    method        matcher                loss                      pairs
-    ============  =====================  ========================  =========
-    PixPro        GeometricPositives     PixProConsistencyLoss     symmetric
-    PixContrast   GeometricPositives     PixContrastLoss           symmetric
-    VADeR         MatchedPixelPairs      QueueInfoNCELoss (0.07)   symmetric
-    DenseCL       FeatureArgmax          QueueInfoNCELoss (0.2)    one_way
-    MoCo v2       WholeImage (1x1 maps)  QueueInfoNCELoss (0.2)    one_way
-    ============  =====================  ========================  =========
+    ============  =====================  ============================  =========
+    method        matcher                loss                          pairs
+    ============  =====================  ============================  =========
+    PixPro        GeometricPositives     PixProConsistencyLoss         symmetric
+    (instance)    None                   InstanceConsistencyLoss       symmetric
+    PixContrast   GeometricPositives     PixContrastLoss               symmetric
+    VADeR         MatchedPixelPairs      QueueInfoNCELoss (0.07)       symmetric
+    DenseCL       FeatureArgmax          QueueInfoNCELoss (0.2)        one_way
+    MoCo v2       WholeImage (1x1 maps)  QueueInfoNCELoss (0.2)        one_way
+    VICRegL       FeatureNearest,        VICRegLocalLoss               global_to_all
+                  LocationNearest
+    Distill       GeometricPositives     PixProConsistencyLoss         same_view
+    ============  =====================  ============================  =========
+
+    Objectives that score all views at once (DetCon's segments, NeCo's sorted neighbours,
+    VICReg's global criterion) call their :class:`Objective` directly with the same
+    signature; every method's terms come out of an :class:`Objective`.
 
     The view pairs are the method's configuration (``pairs``), resolved against the views of
     each batch: with V views in size groups (e.g. 2 global + 6 local),
@@ -48,24 +61,24 @@ class DenseContrastHead(BaseModule):
     legal (the identity geometry: :class:`GeometricPositives` matches every cell to itself).
 
     Args:
-        matcher: Matcher config.
-        loss: Loss module config; its ``name`` names the output ``loss_<name>``.
+        matcher: Matcher config, or None (row n of the query corresponds to row n of the key).
+        loss: :class:`Objective` config; its ``name`` and ``loss_weight`` name and weight
+            the terms.
         pairs: A rule above or a list of pairs.
-        loss_weight: Multiplier of the loss.
-        loss_name: Key of the loss in the output (default ``loss_<loss.name>``).
         reduction: ``'sum'`` over pairs (PixPro and VADeR sum their two directions) or
             ``'mean'`` (multi-crop methods, whose pair count grows with the views).
     """
 
-    def __init__(self, matcher: dict = dict(type='GeometricPositives'),
+    def __init__(self, matcher: Optional[dict] = dict(type='GeometricPositives'),
                  loss: dict = dict(type='PixProConsistencyLoss'),
-                 pairs: Union[str, Sequence[Direction]] = 'symmetric', loss_weight: float = 1.0,
-                 loss_name: Optional[str] = None, reduction: str = 'sum',
+                 pairs: Union[str, Sequence[Direction]] = 'symmetric', reduction: str = 'sum',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.matcher = TASK_UTILS.build(matcher)
+        self.matcher = None if matcher is None else TASK_UTILS.build(matcher)
         self.loss_module = MODELS.build(loss)
-        self.loss_weight = check_number('DenseContrastHead', 'loss_weight', loss_weight, 0)
+        if not isinstance(self.loss_module, Objective):
+            raise ValueError(f'DenseContrastHead: loss must build an Objective (a loss of '
+                             f'models/losses), got {type(self.loss_module).__name__}')
         if isinstance(pairs, str):
             check_choice('DenseContrastHead', 'pairs', pairs, PAIR_RULES)
         else:
@@ -76,10 +89,6 @@ class DenseContrastHead(BaseModule):
         self.pairs = pairs
         self.reduction = check_choice('DenseContrastHead', 'reduction', reduction,
                                       ('sum', 'mean'))
-        self.loss_name = loss_name or f'loss_{self.loss_module.name}'
-        if 'loss' not in self.loss_name:
-            raise ValueError(f"loss_name must contain 'loss' (mmengine sums only those keys), "
-                             f'got {self.loss_name!r}')
 
     def view_pairs(self, groups: Sequence[int]) -> Tuple[Direction, ...]:
         """The ``(query, key)`` pairs for views in size groups ``groups`` (e.g. ``(2, 6)``)."""
@@ -88,12 +97,15 @@ class DenseContrastHead(BaseModule):
     def match(self, query: Sequence[Optional[Tensor]], key: Sequence[Optional[Tensor]],
               geometry: ViewData, features: Optional[Sequence[Tensor]] = None,
               generator: Optional[torch.Generator] = None) -> Matches:
-        """The matcher's matches, one per view pair (:class:`Matches` names the pairs)."""
+        """The matcher's matches, one per view pair (:class:`Matches` names the pairs); None
+        for every pair without a matcher."""
         def sizes(maps):
             return tuple(None if m is None else tuple(m.shape[-2:]) for m in maps)
 
         groups = geometry.metainfo.get('view_groups', (geometry.num_views, ))
         pairs = self.view_pairs(groups)
+        if self.matcher is None:
+            return Matches(pairs, tuple(None for _ in pairs))
         ctx = MatchContext(geometry, pairs, sizes(query), sizes(key), features, generator)
         return Matches(pairs, self.matcher(ctx))
 
@@ -101,13 +113,13 @@ class DenseContrastHead(BaseModule):
              geometry: ViewData, features: Optional[Sequence[Tensor]] = None,
              negatives: Optional[Tensor] = None, generator: Optional[torch.Generator] = None,
              matches: Optional[Matches] = None) -> Dict[str, Tensor]:
-        """The loss of V views' maps over the head's view pairs.
+        """The loss's terms for V views' maps over the head's view pairs.
 
         Args:
-            query: V ``(N, C, H, W)`` online maps (PixPro: after the PPM); a view that is
-                never a query may be None.
-            key: V ``(N, C, H, W)`` target maps (no gradient); a view that is never a key may
-                be None.
+            query: V ``(N, C, H, W)`` online maps (PixPro: after the PPM) or ``(N, C)``
+                vectors; a view that is never a query may be None.
+            key: V ``(N, C, H, W)`` target maps (no gradient) or vectors; a view that is
+                never a key may be None.
             geometry: Batched :class:`ViewData` (``boxes`` ``(V, N, 4)``, ``flips``
                 ``(V, N)``, ``image_sizes`` ``(N, 2)``).
             features: V maps the matcher compares (:class:`FeatureArgmax`).
@@ -117,20 +129,27 @@ class DenseContrastHead(BaseModule):
             matches: What :meth:`match` returned (to reuse it, e.g. for a queue).
 
         Returns:
-            ``{loss_name: loss}`` and what the matcher's ``statistics`` logs (``pos_ratio``
-            of :class:`GeometricPositives`, ``valid_pairs`` of :class:`MatchedPixelPairs`).
+            The loss's ``loss_<name>`` terms, and what the matcher's ``statistics`` logs
+            (``pos_ratio`` of :class:`GeometricPositives`, ``valid_pairs`` of
+            :class:`MatchedPixelPairs`).
         """
         if matches is None:
             matches = self.match(query, key, geometry, features, generator)
         if negatives is not None:
             negatives = negatives.detach().clone()
-        loss = sum(self.loss_module(query[a], key[b], m, negatives)
-                   for (a, b), m in zip(matches.pairs, matches.matches))
+        terms: Dict[str, Tensor] = {}
+        for (a, b), m in zip(matches.pairs, matches.matches):
+            for name, value in self.loss_module(query[a], key[b], m, negatives).items():
+                terms[name] = terms.get(name, 0) + value
         if self.reduction == 'mean':
-            loss = loss / len(matches.pairs)
+            terms = {name: value / len(matches.pairs) for name, value in terms.items()}
         statistics = getattr(self.matcher, 'statistics', None)
-        return {self.loss_name: self.loss_weight * loss,
-                **(statistics(matches.matches) if statistics else {})}
+        return {**terms, **(statistics(matches.matches) if statistics else {})}
+
+    @property
+    def loss_name(self) -> str:
+        """The key of the loss's one term (``loss_<name>``)."""
+        return f'loss_{self.loss_module.name}'
 
 
 #: Named rules for a head's view pairs (see :class:`DenseContrastHead`).

@@ -15,16 +15,16 @@ global batch (``(B, K, D)``, all ranks), temperature tau:
 predictor, ``t`` from the momentum target's projector; DetConS: both from the one network's
 projector (SimCLR form).
 """
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.dist import all_gather, get_rank, get_world_size
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_number
+from .base import Objective
 
 _EXCLUDED = 1e9
 
@@ -71,23 +71,31 @@ def detcon_one_way(pred: Tensor, target_other: Tensor, target_same: Tensor, ids:
 
 
 @MODELS.register_module()
-class DetConLoss(nn.Module):
+class DetConLoss(Objective):
     """:func:`detcon_one_way` in both directions, summed.
+
+    Called as ``loss(preds, targets, ids)``: two views' online predictions, their targets
+    (DetConS: the same projections) and sampled segment ids.
 
     Args:
         temperature: tau (0.1).
+        loss_weight: Multiplier of the loss.
+        name: Names the term ``loss_<name>`` (``'detcon'``).
     """
 
     name = 'detcon'
 
-    def __init__(self, temperature: float = 0.1) -> None:
-        super().__init__()
+    def __init__(self, temperature: float = 0.1, loss_weight: float = 1.0,
+                 name: Optional[str] = None) -> None:
+        super().__init__(loss_weight, name)
         self.temperature = check_number('DetConLoss', 'temperature', temperature, 0,
                                         low_open=True)
 
-    def forward(self, preds: Sequence[Tensor], targets: Sequence[Tensor],
-                ids: Sequence[Tensor]) -> Tensor:
-        """Two views' ``(N, K, D)`` predictions and targets and ``(N, K)`` sampled ids."""
+    def compute(self, query: Sequence[Tensor], key: Sequence[Tensor],
+                match: Sequence[Tensor], negatives: None = None) -> Tensor:
+        """Two views' ``(N, K, D)`` predictions (``query``) and targets (``key``) and their
+        ``(N, K)`` sampled segment ids (``match``)."""
+        preds, targets, ids = query, key, match
         if len(preds) != 2 or len(targets) != 2 or len(ids) != 2:
             raise ValueError(f'DetConLoss compares two views, got {len(preds)} predictions, '
                              f'{len(targets)} targets and {len(ids)} id sets')

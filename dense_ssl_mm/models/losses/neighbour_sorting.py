@@ -4,7 +4,6 @@ patches by similarity as the teacher does, through differentiable sorting."""
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
@@ -12,6 +11,7 @@ from torch.utils.checkpoint import checkpoint
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_number
 from ..utils.sorting import soft_sort
+from .base import Objective
 
 
 def cosine_similarities(cells: Tensor, references: Tensor) -> Tensor:
@@ -95,7 +95,7 @@ def neighbour_sorting_loss(student: Tensor, teacher: Tensor, references: Tensor,
 
 
 @MODELS.register_module()
-class NeighbourSortingLoss(nn.Module):
+class NeighbourSortingLoss(Objective):
     """:func:`neighbour_sorting_loss` with its steepnesses and a weight.
 
     Args:
@@ -104,22 +104,28 @@ class NeighbourSortingLoss(nn.Module):
         loss_weight: Multiplier of the loss.
         recompute_rows: Recompute the student's sorting network in the backward pass in
             chunks of this many cells (:func:`neighbour_sorting_loss`), or None.
+        name: Names the term ``loss_<name>`` (``'neco'``).
     """
 
+    name = 'neco'
+
     def __init__(self, student_steepness: float = 100.0, teacher_steepness: float = 100.0,
-                 loss_weight: float = 1.0, recompute_rows: Optional[int] = None) -> None:
-        super().__init__()
+                 loss_weight: float = 1.0, recompute_rows: Optional[int] = None,
+                 name: Optional[str] = None) -> None:
+        super().__init__(loss_weight, name)
         owner = 'NeighbourSortingLoss'
         self.student_steepness = check_number(owner, 'student_steepness', student_steepness,
                                               0, low_open=True)
         self.teacher_steepness = check_number(owner, 'teacher_steepness', teacher_steepness,
                                               0, low_open=True)
-        self.loss_weight = check_number(owner, 'loss_weight', loss_weight, 0)
         self.recompute_rows = None if recompute_rows is None else check_number(
             owner, 'recompute_rows', recompute_rows, 1, integer=True)
 
-    def forward(self, student: Tensor, teacher: Tensor, references: Tensor) -> Tensor:
-        """``(B, L, D)``, ``(B, L, D)``, ``(B, R, D)`` -> scalar."""
-        return self.loss_weight * neighbour_sorting_loss(
-            student, teacher, references, self.student_steepness, self.teacher_steepness,
-            self.recompute_rows)
+    def compute(self, query: Tensor, key: Tensor, match: None = None,
+                negatives: Optional[Tensor] = None) -> Tensor:
+        """The student's ``(B, L, D)`` cells (``query``), the teacher's ``(B, L, D)``
+        (``key``) and the ``(B, R, D)`` reference patches (``negatives``) -> scalar."""
+        if negatives is None:
+            raise ValueError('NeighbourSortingLoss needs the reference patches (negatives=...)')
+        return neighbour_sorting_loss(query, key, negatives, self.student_steepness,
+                                      self.teacher_steepness, self.recompute_rows)

@@ -2,13 +2,13 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_number
 from ..matchers import CellMask
+from .base import Objective
 
 
 def pixcontrast_loss(online: Tensor, target: Tensor, mask: Tensor, temperature: float) -> Tensor:
@@ -30,24 +30,28 @@ def pixcontrast_loss(online: Tensor, target: Tensor, mask: Tensor, temperature: 
 
 
 @MODELS.register_module()
-class PixContrastLoss(nn.Module):
+class PixContrastLoss(Objective):
     """:func:`pixcontrast_loss` over a :class:`CellMask`: the negatives are the key view's
     cells that are not positives; no queue.
 
     Args:
         temperature: tau (0.3 in the paper).
+        loss_weight: Multiplier of the loss.
+        name: Names the term ``loss_<name>`` (``'pixcontrast'``).
     """
 
     name = 'pixcontrast'
 
-    def __init__(self, temperature: float = 0.3) -> None:
-        super().__init__()
+    def __init__(self, temperature: float = 0.3, loss_weight: float = 1.0,
+                 name: Optional[str] = None) -> None:
+        super().__init__(loss_weight, name)
         self.temperature = check_number('PixContrastLoss', 'temperature', temperature, 0,
                                         low_open=True)
 
-    def forward(self, query: Tensor, key: Tensor, match: CellMask,
+    def compute(self, query: Tensor, key: Tensor, match: CellMask,
                 negatives: Optional[Tensor] = None) -> Tensor:
+        """``query`` view a's ``(N, C, Ha, Wa)`` map, ``key`` view b's ``(N, C, Hb, Wb)``."""
         return pixcontrast_loss(query, key, match.mask, self.temperature)
 
     def extra_repr(self) -> str:
-        return f'temperature={self.temperature}'
+        return f'temperature={self.temperature}, {super().extra_repr()}'

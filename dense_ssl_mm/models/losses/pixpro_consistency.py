@@ -2,12 +2,12 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from ..matchers import CellMask
+from .base import Objective
 
 
 def pixpro_consistency_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
@@ -30,12 +30,18 @@ def pixpro_consistency_loss(pred: Tensor, target: Tensor, mask: Tensor) -> Tenso
 
 
 @MODELS.register_module()
-class PixProConsistencyLoss(nn.Module):
+class PixProConsistencyLoss(Objective):
     """:func:`pixpro_consistency_loss` over a :class:`CellMask` (positives only, no
-    negatives, no temperature). Its floor is -2 per direction."""
+    negatives, no temperature). Its floor is -2 per direction.
+
+    Args:
+        loss_weight: Multiplier of the loss.
+        name: Names the term ``loss_<name>`` (``'pixpro'``).
+    """
 
     name = 'pixpro'
 
-    def forward(self, query: Tensor, key: Tensor, match: CellMask,
+    def compute(self, query: Tensor, key: Tensor, match: CellMask,
                 negatives: Optional[Tensor] = None) -> Tensor:
+        """``query`` view a's ``(N, C, Ha, Wa)`` map, ``key`` view b's ``(N, C, Hb, Wb)``."""
         return pixpro_consistency_loss(query, key, match.mask)

@@ -2,13 +2,13 @@
 from typing import Optional
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_number
 from ..matchers import PointPairs, gather_pairs
+from .base import Objective
 
 
 def queue_infonce_loss(query: Tensor, key: Tensor, valid: Tensor, negatives: Tensor,
@@ -34,27 +34,32 @@ def queue_infonce_loss(query: Tensor, key: Tensor, valid: Tensor, negatives: Ten
 
 
 @MODELS.register_module()
-class QueueInfoNCELoss(nn.Module):
+class QueueInfoNCELoss(Objective):
     """:func:`queue_infonce_loss` over :class:`PointPairs`. The queue is not this module's:
     the algorithm that fills it passes its current contents as ``negatives``.
 
     Args:
         temperature: tau (0.2 for MoCo v2 and DenseCL, 0.07 for VADeR).
-        name: Suffix of the logged loss (``loss_<name>``).
+        loss_weight: Multiplier of the loss (DenseCL: lambda and 1 - lambda).
+        name: Names the term ``loss_<name>`` (``'infonce'``; the configs name theirs
+            ``moco``, ``vader``, ``global`` and ``dense``).
     """
 
-    def __init__(self, temperature: float = 0.2, name: str = 'infonce') -> None:
-        super().__init__()
+    name = 'infonce'
+
+    def __init__(self, temperature: float = 0.2, loss_weight: float = 1.0,
+                 name: Optional[str] = None) -> None:
+        super().__init__(loss_weight, name)
         self.temperature = check_number('QueueInfoNCELoss', 'temperature', temperature, 0,
                                         low_open=True)
-        self.name = name
 
-    def forward(self, query: Tensor, key: Tensor, match: PointPairs,
+    def compute(self, query: Tensor, key: Tensor, match: PointPairs,
                 negatives: Optional[Tensor] = None) -> Tensor:
+        """Maps ``(N, C, Ha, Wa)`` / ``(N, C, Hb, Wb)``, the pairs, the ``(K, C)`` queue."""
         if negatives is None:
             raise ValueError('QueueInfoNCELoss needs the queue of negatives (negatives=...)')
         q, k, valid = gather_pairs(query, key, match)
         return queue_infonce_loss(q, k, valid, negatives, self.temperature)
 
     def extra_repr(self) -> str:
-        return f'temperature={self.temperature}, name={self.name!r}'
+        return f'temperature={self.temperature}, {super().extra_repr()}'

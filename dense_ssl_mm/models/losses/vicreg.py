@@ -14,13 +14,13 @@ with ``Var``/``Cov`` the unbiased (N - 1) estimates. lambda = mu = 25, nu = 1, e
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.utils.validation import check_number
 from ..matchers import Direction, PointPairs, TwoWayPairs, gather_cells
+from .base import Objective
 
 
 def variance_term(x: Tensor, eps: float = 1e-4) -> Tensor:
@@ -49,10 +49,10 @@ def vicreg_terms(x: Tensor, y: Tensor, inv_weight: float = 25.0, var_weight: flo
     return inv, var, cov
 
 
-class _VICRegWeights(nn.Module):
+class _VICRegWeights(Objective):
     def __init__(self, inv_weight: float, var_weight: float, cov_weight: float,
-                 eps: float) -> None:
-        super().__init__()
+                 eps: float, loss_weight: float, name: Optional[str]) -> None:
+        super().__init__(loss_weight, name)
         owner = type(self).__name__
         self.inv_weight = check_number(owner, 'inv_weight', inv_weight, 0)
         self.var_weight = check_number(owner, 'var_weight', var_weight, 0)
@@ -67,17 +67,32 @@ class VICRegGlobalLoss(_VICRegWeights):
     ``inv`` is averaged over the view pairs (VICRegL: each global view against every other
     view); ``var`` and ``cov`` are taken once per view (one ``(N, D)`` embedding each, not per
     pair) and averaged over the views, as the official code does.
+
+    Called as ``loss(embeddings, None, pairs)``: no teacher, the views compared with each
+    other; three terms ``loss_<name>_inv``, ``_var``, ``_cov``.
+
+    Args:
+        inv_weight, var_weight, cov_weight: lambda, mu, nu (25, 25, 1).
+        eps: Of the standard deviation (1e-4).
+        loss_weight: Multiplier of the three terms (VICRegL: alpha = 0.75).
+        name: Names the terms (``'vicreg'``).
     """
 
     name = 'vicreg'
 
     def __init__(self, inv_weight: float = 25.0, var_weight: float = 25.0,
-                 cov_weight: float = 1.0, eps: float = 1e-4) -> None:
-        super().__init__(inv_weight, var_weight, cov_weight, eps)
+                 cov_weight: float = 1.0, eps: float = 1e-4, loss_weight: float = 1.0,
+                 name: Optional[str] = None) -> None:
+        super().__init__(inv_weight, var_weight, cov_weight, eps, loss_weight, name)
 
-    def forward(self, embeddings: Sequence[Tensor],
-                pairs: Sequence[Direction]) -> Dict[str, Tensor]:
-        """``embeddings``: V ``(N, D)``; returns ``inv``, ``var``, ``cov`` (weighted)."""
+    def compute(self, query: Sequence[Tensor], key: None = None,
+                match: Sequence[Direction] = (), negatives: None = None) -> Dict[str, Tensor]:
+        """``query``: V ``(N, D)`` embeddings; ``match``: the ``(a, b)`` view pairs of the
+        invariance term. Returns ``inv``, ``var``, ``cov`` (each with its lambda/mu/nu)."""
+        embeddings, pairs = query, match
+        if not pairs:
+            raise ValueError('VICRegGlobalLoss needs the view pairs of its invariance term as '
+                             'match, got none')
         inv = sum(F.mse_loss(embeddings[a], embeddings[b]) for a, b in pairs) / len(pairs)
         var = sum(variance_term(e[:, None], self.eps) for e in embeddings) / len(embeddings)
         cov = sum(covariance_term(e[:, None]) for e in embeddings) / len(embeddings)
@@ -93,13 +108,21 @@ class VICRegLocalLoss(_VICRegWeights):
 
     A matcher (:class:`LocationNearest`, :class:`FeatureNearest`) picks the same number of
     cells in every image, in cell order, so slot ``l`` is "the l-th kept cell" in each image.
+
+    Args:
+        inv_weight, var_weight, cov_weight: lambda, mu, nu (25, 25, 1).
+        eps: Of the standard deviation (1e-4).
+        loss_weight: Multiplier of the loss (VICRegL: 1 - alpha = 0.25).
+        name: Names the term (``'vicregl_local'``; the configs name the two criteria
+            ``local_feature`` and ``local_location``).
     """
 
     name = 'vicregl_local'
 
     def __init__(self, inv_weight: float = 25.0, var_weight: float = 25.0,
-                 cov_weight: float = 1.0, eps: float = 1e-4) -> None:
-        super().__init__(inv_weight, var_weight, cov_weight, eps)
+                 cov_weight: float = 1.0, eps: float = 1e-4, loss_weight: float = 1.0,
+                 name: Optional[str] = None) -> None:
+        super().__init__(inv_weight, var_weight, cov_weight, eps, loss_weight, name)
 
     def one_way(self, query: Tensor, key: Tensor, pairs: PointPairs) -> Tensor:
         n, c = query.shape[:2]
@@ -108,7 +131,7 @@ class VICRegLocalLoss(_VICRegWeights):
         return sum(vicreg_terms(x, y, self.inv_weight, self.var_weight, self.cov_weight,
                                 self.eps))
 
-    def forward(self, query: Tensor, key: Tensor, match: TwoWayPairs,
+    def compute(self, query: Tensor, key: Tensor, match: TwoWayPairs,
                 negatives: Optional[Tensor] = None) -> Tensor:
         """``query``: view a's ``(N, C, Ha, Wa)`` map; ``key``: view b's ``(N, C, Hb, Wb)``."""
         return (self.one_way(query, key, match.forward) +

@@ -51,7 +51,7 @@ def _check_counts(owner: str, num_matches) -> Tuple[Optional[int], Optional[int]
 @TASK_UTILS.register_module()
 class LocationNearest:
     """Cells matched by position: the distance of two cells is the distance of their centres
-    in original-image pixels (``models/utils/correspondence.py``). Per view pair (a, b):
+    in original-image pixels (``geometry/correspondence.py``). Per view pair (a, b):
     a -> b keeps the ``num_matches[0]`` closest pairs, b -> a the ``num_matches[1]``.
 
     Args:
