@@ -16,7 +16,6 @@ must beat). Writes DIR/metrics.json and DIR/pictures/*.png; prints a one-line su
 import argparse
 import glob
 import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config
@@ -27,7 +26,8 @@ from dense_ssl_mm.evaluation import (BATCH_SIZE, DEFAULT_LEVEL, LEVELS,  # noqa
 from dense_ssl_mm.evaluation.protocols import (Correspondence, Hummingbird, Linear,
                                                Overcluster, SegmentationReadout)
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils import install_checkpoint_io, load_local_checkpoint
+from dense_ssl_mm.utils import install_checkpoint_io
+from dense_ssl_mm.utils.checkpoint import read_weights
 from dense_ssl_mm.utils.cli import check_pretraining_config, existing_file, run_tool
 
 
@@ -83,22 +83,19 @@ def main(argv=None) -> None:
         parser.error(f"--resolution must be a number of pixels or 'full', got "
                      f'{args.resolution!r}')
     install_checkpoint_io()
-    try:
-        cfg = Config.fromfile(args.config)
-        check_pretraining_config(cfg, args.config, MODELS)
-        model = build_eval_model(cfg, args.checkpoint, args.seed, level=args.level)
-        if args.protocol:
-            results = run_named(args, cfg, model)
-            print(f'metrics: {osp.join(args.work_dir, "metrics.json")}')
-            for name in args.protocol:
-                print(protocol_line(name, results[name]))
-            return
-        metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
-                             args.num_images, args.view_size, args.seed, args.seg_root,
-                             args.seg_config, args.seg_size, args.batch_size,
-                             pairs_per_image=args.pairs_per_image)
-    except (ValueError, FileNotFoundError, KeyError, RuntimeError) as err:
-        sys.exit(f'eval_dense: {err}')
+    cfg = Config.fromfile(args.config)
+    check_pretraining_config(cfg, args.config, MODELS)
+    model = build_eval_model(cfg, args.checkpoint, args.seed, level=args.level)
+    if args.protocol:
+        results = run_named(args, cfg, model)
+        print(f'metrics: {osp.join(args.work_dir, "metrics.json")}')
+        for name in args.protocol:
+            print(protocol_line(name, results[name]))
+        return
+    metrics = dense_eval(model.to(args.device), args.work_dir, args.images, args.level,
+                         args.num_images, args.view_size, args.seed, args.seg_root,
+                         args.seg_config, args.seg_size, args.batch_size,
+                         pairs_per_image=args.pairs_per_image)
     print(f'metrics: {osp.join(args.work_dir, "metrics.json")}; pictures: '
           f'{osp.join(args.work_dir, "pictures")}')
     print(summary_line(metrics))
@@ -118,8 +115,7 @@ def run_named(args, cfg, model) -> dict:
     if 'health' in args.protocol:
         baseline = build_eval_model(cfg, None, args.seed, level=args.level).to(args.device)
         if args.checkpoint:
-            ckpt = load_local_checkpoint(args.checkpoint, map_location='cpu')
-            state = ckpt.get('state_dict', ckpt)
+            state, _ = read_weights(args.checkpoint, map_location='cpu')
             found = sorted(glob.glob(osp.join(osp.dirname(osp.abspath(args.checkpoint)), '*',
                                               'vis_data', 'scalars.json')))
             scalars = args.scalars or (found[-1] if found else None)

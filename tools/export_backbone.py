@@ -11,7 +11,6 @@ has one (VADeR's decoder), for mmdet's ``FPN``.
 All outputs are written together or not at all; NaN/inf weights are refused.
 """
 import argparse
-import sys
 
 from dense_ssl_mm.utils.cli import existing_file, run_tool
 from dense_ssl_mm.apis.export import export_checkpoint
@@ -33,12 +32,9 @@ def main(argv=None) -> None:
                         "torchvision); mmseg-vit: a ViT in mmseg's VisionTransformer names; "
                         "dinov2: a ViT in the official DINOv2 layout")
     args = parser.parse_args(argv)
-    try:
-        notes = []
-        written = export_checkpoint(args.checkpoint, args.out, args.branch, args.detectron2,
-                                    args.neck, args.layout, notes=notes)
-    except (KeyError, ValueError, RuntimeError, OSError) as err:
-        sys.exit(f'export_backbone: {err}')
+    notes = []
+    written = export_checkpoint(args.checkpoint, args.out, args.branch, args.detectron2,
+                                args.neck, args.layout, notes=notes)
     if notes:
         print(f'read {args.checkpoint}: ' + '; '.join(notes))
     training = [n for n in notes if n.startswith('a DINOv2 training checkpoint')]

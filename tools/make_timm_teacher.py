@@ -9,17 +9,20 @@ with real weights the same configs run unchanged: point the teacher's checkpoint
 import argparse
 import os
 import os.path as osp
-import sys
 
 import torch
 
 from dense_ssl_mm.utils.cli import run_tool
+from dense_ssl_mm.utils.errors import BadInputError
 
 
 def write_random_timm(out: str, model: str = 'vit_small_patch16_224', seed: int = 0) -> int:
     """Build timm's ``model`` (no classifier, no download) with seeded random weights and
     save its state dict to ``out`` atomically; returns the number of tensors."""
     import timm
+    if not timm.is_model(model):
+        raise BadInputError(f'--model {model!r} is not a timm model name (e.g. '
+                            "'vit_small_patch16_224'; timm.list_models() lists them)")
     torch.manual_seed(seed)
     net = timm.create_model(model, pretrained=False, num_classes=0)
     state = {k: v.contiguous() for k, v in net.state_dict().items()}
@@ -36,10 +39,7 @@ def main(argv=None) -> None:
     parser.add_argument('--model', default='vit_small_patch16_224', help='a timm model name')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
-    try:
-        count = write_random_timm(args.out, args.model, args.seed)
-    except (RuntimeError, ValueError, OSError) as err:
-        sys.exit(f'make_timm_teacher: {err}')
+    count = write_random_timm(args.out, args.model, args.seed)
     print(f'wrote {count} tensors (random {args.model}, seed {args.seed}) to {args.out}')
 
 

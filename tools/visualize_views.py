@@ -14,7 +14,6 @@ into; the same colour must cover the same object in both views.
 """
 import argparse
 import os.path as osp
-import sys
 
 import cv2
 import numpy as np
@@ -25,6 +24,7 @@ from mmengine.runner import load_checkpoint
 from dense_ssl_mm.utils import install_checkpoint_io
 from dense_ssl_mm.utils.cli import run_tool
 from dense_ssl_mm.utils.config_walk import find_by_type
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.visualization import (draw_view_pairs, draw_view_segments, view_pairs,
                                         view_segments)
 
@@ -41,9 +41,11 @@ def main(argv=None) -> None:
     cfg = Config.fromfile(args.config)
     image = args.image or osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
                                    'demo', 'images', 'chelsea.jpg')
+    if not osp.isfile(image):
+        raise BadInputError(f'image {image!r} does not exist')
     img = cv2.imread(image)
     if img is None:
-        sys.exit(f'cannot read image {image!r}')
+        raise BadInputError(f'cannot read image {image!r}')
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     if find_by_type(cfg.train_dataloader.dataset.pipeline, 'LoadFHMask'):
@@ -54,11 +56,8 @@ def main(argv=None) -> None:
               f'{grids[0].shape}; segments in both views {shared}; flips '
               f'{sample["view_flips"].tolist()}; wrote {args.out}')
         return
-    try:
-        sample, pairs, model = view_pairs(cfg, img, args.checkpoint and (
-            lambda m: load_checkpoint(m, args.checkpoint, map_location='cpu')))
-    except ValueError as error:
-        sys.exit(f'{args.config}: {error}')
+    sample, pairs, model = view_pairs(cfg, img, args.checkpoint and (
+        lambda m: load_checkpoint(m, args.checkpoint, map_location='cpu')))
     cv2.imwrite(args.out, draw_view_pairs(img, sample, pairs))
     print(f'{len(pairs)} pairs at stride {model.dense_stride()}; flips '
           f'{sample["view_flips"].tolist()}; boxes {sample["view_boxes"].round(1).tolist()}; '

@@ -9,5 +9,5 @@ model = dict(
                                              every=10)),
     teacher='anchor',
 )
-custom_hooks = [dict(type='SnapshotTeacherHook')]
+custom_hooks = [dict(type='SnapshotTeacherHook'), {{_base_.EVAL_HOOK}}]
 work_dir = 'work_dirs/anchor_r18_demo'

@@ -52,7 +52,10 @@ default_hooks = dict(
     logger=dict(interval=10),
     non_finite_guard=dict(interval=10),
     checkpoint=dict(interval=30, by_epoch=False, max_keep_ckpts=2))
-custom_hooks = []  # a frozen teacher needs no hook
+# a frozen teacher needs no hook; the held-out evaluation of the student, as the other demos
+EVAL_HOOK = dict(type='DenseEvalHook', interval=20, images='{{fileDirname}}/heldout_photos.txt',
+                 num_images=2, pairs_per_image=5, view_size=112, level='C4')
+custom_hooks = [EVAL_HOOK]
 log_processor = dict(by_epoch=False)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))
 work_dir = 'work_dirs/distill_vit-s16_to_r18_demo'

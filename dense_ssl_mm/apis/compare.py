@@ -1,5 +1,6 @@
 """Pretrain several methods on the same data with the same budget, evaluate them alike."""
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
@@ -11,6 +12,7 @@ from dense_ssl_mm.datasets.fh_masks import FH_PARAMS
 from dense_ssl_mm.evaluation.features import build_eval_model
 from dense_ssl_mm.evaluation.protocols.segmentation import readout_keys
 from dense_ssl_mm.evaluation.report import dense_eval
+from dense_ssl_mm.utils.config_walk import find_by_type
 from .launch import TRAIN, find_resume_checkpoint, module_command, run_logged
 
 COLUMNS = ('method', 'config', 'iters', 'batch', 'loss at end', 'step (s)', 'img/s',
@@ -51,24 +53,22 @@ def comparison_config(path: str, run_dir: str, iters: int, batch_size: Optional[
 
 def fh_masks_for(node, data_root: str, work_dir: str) -> List[str]:
     """Point every ``LoadFHMask`` below ``node`` (a pipeline) at ``data_root``: its masks are
-    made for that folder on first sight and cached under ``work_dir`` (one cache per set of FH
-    parameters, ``fh_masks_<scale>_<min_size>_<sigma>``, shared by the methods; ``python
-    tools/make_fh_masks.py DATA_ROOT --mask-root CACHE`` makes them ahead). The config's own
-    ``img_root`` would refuse the user's images as not under it. Returns the caches."""
+    made for that folder on first sight and cached under ``work_dir``: one cache per image
+    folder and set of FH parameters, ``fh_masks_<folder>-<hash of its path>_<scale>_<min_size>_
+    <sigma>``, shared by the methods, so another ``--data-root`` with the same work dir never
+    reuses masks of files that share a name (``python tools/make_fh_masks.py DATA_ROOT
+    --mask-root CACHE`` makes them ahead). The config's own ``img_root`` would refuse the
+    user's images as not under it. Returns the caches."""
+    root = osp.abspath(data_root)
+    folder = '{}-{}'.format(osp.basename(osp.normpath(root)).replace(' ', '_'),
+                            hashlib.sha1(root.encode()).hexdigest()[:8])
     caches = []
-    if isinstance(node, dict):
-        if node.get('type') in ('LoadFHMask', 'dense_ssl_mm.LoadFHMask'):
-            params = {k: node.get(k, v) for k, v in FH_PARAMS.items()}
-            cache = osp.join(work_dir, 'fh_masks_{scale:g}_{min_size:g}_{sigma:g}'.format(
-                **params))
-            node.update(img_root=osp.abspath(data_root), mask_root=cache,
-                        on_missing='compute_and_cache')
-            caches.append(cache)
-        for value in node.values():
-            caches += fh_masks_for(value, data_root, work_dir)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            caches += fh_masks_for(value, data_root, work_dir)
+    for _, load in find_by_type(node, 'LoadFHMask', ignore_scope=True):
+        params = {k: load.get(k, v) for k, v in FH_PARAMS.items()}
+        cache = osp.join(work_dir, 'fh_masks_{}_{scale:g}_{min_size:g}_{sigma:g}'.format(
+            folder, **params))
+        load.update(img_root=root, mask_root=cache, on_missing='compute_and_cache')
+        caches.append(cache)
     return caches
 
 

@@ -26,8 +26,8 @@ from torch import Tensor
 
 from dense_ssl_mm.models.backbones.vit_layouts import (dinov2_to_vit, is_dinov2_layout,
                                                        vit_to_dinov2, vit_to_mmseg)
-from dense_ssl_mm.utils.checkpoint import atomic_write_files, load_local_checkpoint, read_weights
-from dense_ssl_mm.utils.errors import BadInputError
+from dense_ssl_mm.utils.checkpoint import atomic_write_files, read_weights
+from dense_ssl_mm.utils.errors import BadInputError, BadInputKeyError
 from dense_ssl_mm.utils.finite import non_finite_names
 
 BRANCHES = {'online': '', 'momentum': 'target_'}
@@ -45,24 +45,15 @@ def extract_module(state_dict: Dict[str, Tensor], module: str,
         branch: ``'online'`` (``backbone.*``) or ``'momentum'`` (``target_backbone.*``).
     """
     if branch not in BRANCHES:
-        raise ValueError(f"branch must be one of {tuple(BRANCHES)}, got {branch!r}")
+        raise BadInputError(f"branch must be one of {tuple(BRANCHES)}, got {branch!r}")
     prefix = f'{BRANCHES[branch]}{module}.'
     out = OrderedDict((k[len(prefix):], v.detach().cpu().clone())
                       for k, v in state_dict.items() if k.startswith(prefix))
     if not out:
         found = sorted({k.split('.', 1)[0] for k in state_dict})
-        raise KeyError(f"no tensors under '{prefix}' in the checkpoint (its top-level entries: "
-                       f'{found})')
+        raise BadInputKeyError(f"no tensors under '{prefix}' in the checkpoint (its top-level "
+                               f'entries: {found})')
     return out
-
-
-def load_model_state(path: str) -> Dict[str, Tensor]:
-    """The model state dict of a Runner checkpoint (``state_dict``) or of a plain dict."""
-    ckpt = load_local_checkpoint(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        raise ValueError(f'{path!r} holds no state dict of tensors')
-    return state
 
 
 #: ``branch`` of the export -> the network of a DINOv2 training checkpoint (its EMA teacher is
@@ -78,13 +69,13 @@ def backbone_of(checkpoint: str, branch: Optional[str] = None
     (``'online'`` by default); a ViT file the ViT import reads (an official DINOv2 release
     file, ``.safetensors``, a DDP save, a DINOv2 training checkpoint, a flat ViT state dict)
     is that backbone, DINOv2 names converted to :class:`ViT`'s. Anything else is refused
-    with the checkpoint's top-level entries (KeyError).
+    with the checkpoint's top-level entries (BadInputKeyError, a KeyError).
 
     Returns:
         ``(backbone, whole state, notes)``: the whole state serves ``--neck``.
     """
     if branch not in TRAINING_BRANCH:
-        raise ValueError(f"branch must be one of {tuple(BRANCHES)}, got {branch!r}")
+        raise BadInputError(f"branch must be one of {tuple(BRANCHES)}, got {branch!r}")
     state, notes = read_weights(checkpoint, branch=TRAINING_BRANCH[branch])
     if any(k.startswith(f'{prefix}backbone.') for prefix in BRANCHES.values() for k in state):
         return extract_module(state, 'backbone', branch or 'online'), state, notes
@@ -122,7 +113,7 @@ def to_detectron2(backbone: Dict[str, Tensor]) -> 'OrderedDict[str, object]':
                 name = re.sub(r'res\{(\d)\}', lambda m: f'res{int(m.group(1)) + 1}', name)
                 break
         else:
-            raise KeyError(f'no detectron2 name for ResNet key {key!r}')
+            raise BadInputKeyError(f'no detectron2 name for ResNet key {key!r}')
         out[name] = value.numpy()
     return out
 
@@ -132,14 +123,14 @@ def _check_outputs(checkpoint: str, outputs: Dict[str, str]) -> None:
     seen = {}
     for option, path in outputs.items():
         if osp.isdir(path):
-            raise ValueError(f'{option} {path!r} is a folder; give a file name, e.g. '
-                             f'{osp.join(path, "backbone.pth")!r}')
+            raise BadInputError(f'{option} {path!r} is a folder; give a file name, e.g. '
+                                f'{osp.join(path, "backbone.pth")!r}')
         if osp.exists(path) and osp.samefile(path, checkpoint):
-            raise ValueError(f'{option} {path!r} is the input checkpoint {checkpoint!r}; '
-                             'exporting over it would destroy the training checkpoint')
+            raise BadInputError(f'{option} {path!r} is the input checkpoint {checkpoint!r}; '
+                                'exporting over it would destroy the training checkpoint')
         real = osp.realpath(path)
         if real in seen:
-            raise ValueError(f'{seen[real]} and {option} are the same file {path!r}')
+            raise BadInputError(f'{seen[real]} and {option} are the same file {path!r}')
         seen[real] = option
 
 
@@ -177,10 +168,10 @@ def export_checkpoint(checkpoint: str, out: str, branch: Optional[str] = None,
     outputs = {'output': out, '--detectron2': detectron2, '--neck': neck}
     _check_outputs(checkpoint, {k: v for k, v in outputs.items() if v})
     if layout not in LAYOUTS:
-        raise ValueError(f'layout must be one of {LAYOUTS}, got {layout!r}')
+        raise BadInputError(f'layout must be one of {LAYOUTS}, got {layout!r}')
     if layout != 'mmdet' and (detectron2 or neck):
-        raise ValueError(f"--detectron2 and --neck export ResNet / FPN weights; layout "
-                         f"{layout!r} exports a ViT alone")
+        raise BadInputError(f"--detectron2 and --neck export ResNet / FPN weights; layout "
+                            f"{layout!r} exports a ViT alone")
     backbone, state, found = backbone_of(checkpoint, branch)
     if notes is not None:
         notes.extend(found)
@@ -196,9 +187,9 @@ def export_checkpoint(checkpoint: str, out: str, branch: Optional[str] = None,
     for path, tensors in parts.items():
         bad = non_finite_names(tensors.items())
         if bad:
-            raise ValueError(f'{checkpoint!r} has non-finite (NaN/inf) {branch} weights in '
-                             f'{len(bad)} tensors, e.g. {bad[:3]}: the run diverged; export an '
-                             'earlier checkpoint')
+            raise BadInputError(f'{checkpoint!r} has non-finite (NaN/inf) {branch} weights in '
+                                f'{len(bad)} tensors, e.g. {bad[:3]}: the run diverged; export an '
+                                'earlier checkpoint')
     blobs, counts = {}, {}
     for path, tensors in parts.items():
         blobs[path], counts[path] = _torch_bytes(dict(tensors)), len(tensors)

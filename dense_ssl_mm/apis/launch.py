@@ -16,6 +16,8 @@ from mmengine.logging import print_log
 
 from dense_ssl_mm.engine.hooks import NonFiniteError
 from dense_ssl_mm.utils.checkpoint import checkpoint_problem
+from dense_ssl_mm.utils.errors import (BadInputError, BadInputFileError, BadInputKeyError,
+                                       BadInputStateError)
 
 #: The modules :func:`module_command` runs (``tools/train.py`` and ``tools/test.py`` call them).
 TRAIN, TEST = 'dense_ssl_mm.apis.train', 'dense_ssl_mm.apis.test'
@@ -96,8 +98,9 @@ def prepare_config(cfg: Config, args) -> Config:
     new_pretrained = cfg.get('pretrained')
     if isinstance(old_pretrained, str) and new_pretrained != old_pretrained:
         if not replace_pretrained(cfg.get('model'), old_pretrained, new_pretrained):
-            raise KeyError(f'pretrained={new_pretrained!r} given, but no Pretrained init_cfg in '
-                           f'{args.config} uses its pretrained path {old_pretrained!r}')
+            raise BadInputKeyError(f'pretrained={new_pretrained!r} given, but no Pretrained '
+                                   f'init_cfg in {args.config} uses its pretrained path '
+                                   f'{old_pretrained!r}')
     cfg.launcher = args.launcher
     if getattr(args, 'work_dir', None):
         cfg.work_dir = args.work_dir
@@ -110,21 +113,21 @@ def prepare_config(cfg: Config, args) -> Config:
         for line in skipped:
             print_log(f'--resume: skipped {line}', logger='current', level=30)
         if found is None and skipped:
-            raise RuntimeError(f'--resume: no readable checkpoint in {cfg.work_dir!r}; '
-                               f'skipped: {"; ".join(skipped)}')
+            raise BadInputStateError(f'--resume: no readable checkpoint in {cfg.work_dir!r}; '
+                                     f'skipped: {"; ".join(skipped)}')
         if found is None:
             print_log(f'--resume: no checkpoint in {cfg.work_dir!r} yet, starting from '
                       'iteration 0', logger='current')
         cfg.resume, cfg.load_from = True, found
     elif resume is not None:
         if not osp.isfile(resume):
-            raise FileNotFoundError(f'--resume checkpoint {resume!r} does not exist')
+            raise BadInputFileError(f'--resume checkpoint {resume!r} does not exist')
         cfg.resume, cfg.load_from = True, resume
 
     optim_wrapper = cfg.get('optim_wrapper')
     if getattr(args, 'amp', False):
         if optim_wrapper is None:
-            raise KeyError(f'--amp needs an optim_wrapper in {args.config}')
+            raise BadInputKeyError(f'--amp needs an optim_wrapper in {args.config}')
         optim_wrapper.type = 'AmpOptimWrapper'
         optim_wrapper.setdefault('loss_scale', 'dynamic')
     if (optim_wrapper is not None and optim_wrapper.get('type') == 'AmpOptimWrapper'
@@ -143,8 +146,8 @@ def prepare_config(cfg: Config, args) -> Config:
 
     if getattr(args, 'auto_scale_lr', False):
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
-            raise KeyError(f'--auto-scale-lr needs auto_scale_lr.base_batch_size in '
-                           f'{args.config}')
+            raise BadInputKeyError(f'--auto-scale-lr needs auto_scale_lr.base_batch_size in '
+                                   f'{args.config}')
         cfg.auto_scale_lr.enable = True
     return cfg
 
@@ -214,7 +217,7 @@ def module_command(module: str, args: List[str], launcher: str = 'none',
                  f'--master_port={os.environ.get("PORT", "29500")}', '-m', module] + args +
                 ['--launcher', 'pytorch'])
     if launcher != 'slurm':
-        raise ValueError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
+        raise BadInputError(f"launcher must be 'none', 'pytorch' or 'slurm', got {launcher!r}")
     per_node = min(gpus, 8)
     return (['srun', f'--ntasks={gpus}', f'--ntasks-per-node={per_node}',
              f'--gres=gpu:{per_node}', '--kill-on-bad-exit=1'] +

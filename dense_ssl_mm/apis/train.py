@@ -17,6 +17,7 @@ from mmengine.runner import Runner
 from dense_ssl_mm.registry import RUNNERS
 from dense_ssl_mm.utils import install_checkpoint_io
 from dense_ssl_mm.utils.cli import CfgOptionsAction, existing_file, run_tool
+from dense_ssl_mm.utils.errors import BadInputFileError
 from .launch import init_cpu_distributed, prepare_config, train_reporting_stops
 
 
@@ -45,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config!r} does not exist')
+        raise BadInputFileError(f'config file {args.config!r} does not exist')
     cfg = Config.fromfile(args.config)
     install_checkpoint_io()
     cfg = prepare_config(cfg, args)

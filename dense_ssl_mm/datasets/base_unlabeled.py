@@ -6,6 +6,7 @@ from mmengine.dataset import BaseDataset
 from mmengine.logging import MMLogger
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputFileError, BadInputStateError
 
 ON_BAD_IMAGE = ('skip', 'raise')
 
@@ -29,7 +30,7 @@ class UnlabeledImageDataset(BaseDataset):
 
     def __init__(self, on_bad_image: str = 'raise', **kwargs) -> None:
         if on_bad_image not in ON_BAD_IMAGE:
-            raise ValueError(f'on_bad_image must be one of {ON_BAD_IMAGE}, got {on_bad_image!r}')
+            raise BadInputError(f'on_bad_image must be one of {ON_BAD_IMAGE}, got {on_bad_image!r}')
         self.on_bad_image = on_bad_image
         self.bad_images = set()
         kwargs.setdefault('data_prefix', dict(img_path=''))
@@ -52,7 +53,7 @@ class UnlabeledImageDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         paths = self.list_images()
         if not paths:
-            raise FileNotFoundError(
+            raise BadInputFileError(
                 f'{type(self).__name__} found no images (data_root={self.data_root!r}, '
                 f'ann_file={self.ann_file!r}, data_prefix={self.data_prefix!r})')
         return [dict(img_path=osp.join(self.img_root, p), sample_idx=i)
@@ -73,7 +74,7 @@ class UnlabeledImageDataset(BaseDataset):
         except Exception as err:
             path = info.get('img_path')
             if self.on_bad_image == 'raise':
-                raise RuntimeError(
+                raise BadInputStateError(
                     f'cannot load image {path!r} ({type(err).__name__}: {err}); set '
                     "on_bad_image='skip' in the dataset config to skip such files") from err
             if path not in self.bad_images:

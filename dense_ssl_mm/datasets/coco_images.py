@@ -6,6 +6,7 @@ from typing import List
 from mmengine.fileio import get_text
 
 from dense_ssl_mm.registry import DATASETS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputFileError
 from .base_unlabeled import UnlabeledImageDataset
 
 
@@ -19,20 +20,21 @@ class COCOImageDataset(UnlabeledImageDataset):
 
     def list_images(self) -> List[str]:
         if not self.ann_file or not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'COCOImageDataset: ann_file {self.ann_file!r} does not exist')
+            raise BadInputFileError(f'COCOImageDataset: ann_file {self.ann_file!r} does not exist')
         try:
             images = json.loads(get_text(self.ann_file))['images']
         except (ValueError, KeyError, TypeError) as err:
-            raise ValueError(f'COCOImageDataset: {self.ann_file!r} is not a COCO annotation file '
-                             f"with an 'images' list ({type(err).__name__}: {err})") from err
+            raise BadInputError(f'COCOImageDataset: {self.ann_file!r} is not a COCO annotation '
+                                f"file with an 'images' list ({type(err).__name__}: "
+                                f'{err})') from err
         if not isinstance(images, list):
-            raise ValueError(f"COCOImageDataset: 'images' in {self.ann_file!r} must be a list of "
-                             f'image entries, got {type(images).__name__}')
+            raise BadInputError(f"COCOImageDataset: 'images' in {self.ann_file!r} must be a list "
+                                f'of image entries, got {type(images).__name__}')
         for k, entry in enumerate(images):
             missing = [key for key in ('id', 'file_name')
                        if not isinstance(entry, dict) or key not in entry]
             if missing:
-                raise ValueError(f"COCOImageDataset: entry {k} of 'images' in "
-                                 f'{self.ann_file!r} has no {" or ".join(missing)}: '
-                                 f'{str(entry)[:200]}')
+                raise BadInputError(f"COCOImageDataset: entry {k} of 'images' in "
+                                    f'{self.ann_file!r} has no {" or ".join(missing)}: '
+                                    f'{str(entry)[:200]}')
         return [im['file_name'] for im in sorted(images, key=lambda im: im['id'])]

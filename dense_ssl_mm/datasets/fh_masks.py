@@ -55,7 +55,7 @@ def mask_path(img_path: str, img_root: str, mask_root: str) -> str:
     """The cache file of ``img_path`` (an image under ``img_root``)."""
     rel = osp.relpath(img_path, img_root)
     if rel.startswith('..'):
-        raise ValueError(f'image {img_path!r} is not under the image root {img_root!r}')
+        raise BadInputError(f'image {img_path!r} is not under the image root {img_root!r}')
     return osp.join(mask_root, rel + '.png')
 
 
@@ -122,7 +122,7 @@ def read_mask(path: str) -> np.ndarray:
     """The ids of a cached mask, int32 ``(H, W)``."""
     mask = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     if mask is None or mask.dtype != np.uint16 or mask.ndim != 2:
-        raise ValueError(f'{path!r} is not a 16-bit single-channel mask PNG')
+        raise BadInputError(f'{path!r} is not a 16-bit single-channel mask PNG')
     return mask.astype(np.int32)
 
 

@@ -4,6 +4,7 @@ import os.path as osp
 from typing import List, Sequence
 
 from dense_ssl_mm.registry import DATASETS
+from dense_ssl_mm.utils.errors import BadInputFileError
 from dense_ssl_mm.utils.files import IMAGE_EXTENSIONS as IMG_EXTENSIONS
 from dense_ssl_mm.utils.files import has_extension
 from .base_unlabeled import UnlabeledImageDataset
@@ -29,7 +30,7 @@ class ImageFolderDataset(UnlabeledImageDataset):
     def list_images(self) -> List[str]:
         root = self.img_root
         if not osp.isdir(root):
-            raise FileNotFoundError(f'ImageFolderDataset: image folder {root!r} does not exist')
+            raise BadInputFileError(f'ImageFolderDataset: image folder {root!r} does not exist')
         found, seen_dirs, seen_files = [], {osp.realpath(root)}, set()
         for folder, dirs, files in os.walk(root, followlinks=True):
             dirs.sort()

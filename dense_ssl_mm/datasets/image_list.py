@@ -5,6 +5,7 @@ from typing import List
 from mmengine.fileio import get_text
 
 from dense_ssl_mm.registry import DATASETS
+from dense_ssl_mm.utils.errors import BadInputFileError
 from .base_unlabeled import UnlabeledImageDataset
 
 
@@ -18,6 +19,6 @@ class ImageListDataset(UnlabeledImageDataset):
 
     def list_images(self) -> List[str]:
         if not self.ann_file or not osp.isfile(self.ann_file):
-            raise FileNotFoundError(f'ImageListDataset: ann_file {self.ann_file!r} does not exist')
+            raise BadInputFileError(f'ImageListDataset: ann_file {self.ann_file!r} does not exist')
         lines = (line.strip() for line in get_text(self.ann_file).splitlines())
         return [line.split()[0] for line in lines if line and not line.startswith('#')]

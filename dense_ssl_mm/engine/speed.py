@@ -25,6 +25,8 @@ from mmengine.config import Config
 
 from dense_ssl_mm.datasets.transforms.multi_view import VIEW_TRANSFORMS
 from dense_ssl_mm.utils.config_walk import find_by_type
+from dense_ssl_mm.utils.errors import (BadInputError, BadInputKeyError, BadInputStateError,
+                                       BadInputTypeError)
 
 SWITCHES = ('channels_last', 'bf16', 'compile_backbone', 'pin_memory', 'device_views')
 DEVICE_MAX_SHORT_SIDE = 512
@@ -35,9 +37,10 @@ def speed_settings(cfg: Config) -> dict:
     speed = dict(cfg.get('speed') or {})
     for key, value in speed.items():
         if key not in SWITCHES:
-            raise KeyError(f'speed.{key} is not a speed switch; known: {", ".join(SWITCHES)}')
+            raise BadInputKeyError(f'speed.{key} is not a speed switch; known: '
+                                   f'{", ".join(SWITCHES)}')
         if not isinstance(value, bool):
-            raise TypeError(f'speed.{key} must be True or False, got {value!r}')
+            raise BadInputTypeError(f'speed.{key} must be True or False, got {value!r}')
     return speed
 
 
@@ -46,8 +49,8 @@ def apply_speed_config(cfg: Config) -> Config:
     speed = speed_settings(cfg)
     if speed.get('bf16'):
         if not torch.cuda.is_available():
-            raise RuntimeError('speed.bf16 uses mmengine\'s AmpOptimWrapper, which needs a GPU; '
-                               'this machine has none (leave speed.bf16 unset on CPU)')
+            raise BadInputStateError('speed.bf16 uses mmengine\'s AmpOptimWrapper, which needs a '
+                                     'GPU; this machine has none (leave speed.bf16 unset on CPU)')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.dtype = 'bfloat16'
         cfg.optim_wrapper.pop('loss_scale', None)  # bf16 has fp32's range: nothing to scale
@@ -74,17 +77,17 @@ def to_device_views(cfg: Config) -> Config:
     kinds = [t['type'] for t in pipeline]
     found = find_by_type(pipeline, VIEW_TRANSFORMS)
     if len(found) != 1 or len(found[0][0]) != 1:
-        raise ValueError('speed.device_views needs one MultiViewTransform in '
-                         f'train_dataloader.dataset.pipeline, found {kinds}')
+        raise BadInputError('speed.device_views needs one MultiViewTransform in '
+                            f'train_dataloader.dataset.pipeline, found {kinds}')
     (at, ), paired = found[0]
     if kinds[at + 1:] != ['PackViews']:
-        raise ValueError(f'speed.device_views: after MultiViewTransform the pipeline must only '
-                         f'pack (PackViews), found {kinds[at + 1:]}')
+        raise BadInputError(f'speed.device_views: after MultiViewTransform the pipeline must only '
+                            f'pack (PackViews), found {kinds[at + 1:]}')
     for key in ('min_overlap_fraction', 'overlap_anchors'):
         if paired.get(key) not in (None, 1 if key == 'overlap_anchors' else None):
-            raise ValueError(f'speed.device_views: the device view maker draws overlap with the '
-                             f'first view in pixels (min_overlap_area) only; MultiViewTransform '
-                             f'has {key}={paired.get(key)!r}: keep the views on the CPU')
+            raise BadInputError(f'speed.device_views: the device view maker draws overlap with the '
+                                f'first view in pixels (min_overlap_area) only; MultiViewTransform '
+                                f'has {key}={paired.get(key)!r}: keep the views on the CPU')
     cfg.train_dataloader.dataset.pipeline = pipeline[:at] + [
         dict(type='PackImageForDeviceViews', max_short_side=DEVICE_MAX_SHORT_SIDE)]
     cfg.model.setdefault('data_preprocessor', {})['device_views'] = dict(

@@ -8,9 +8,10 @@ from mmengine.registry import init_default_scope
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
 from dense_ssl_mm.models.utils import fit_report
+from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.checkpoint import read_weights
+from dense_ssl_mm.utils.errors import BadInputError
 from .views import normalize
 
 LEVELS = ('C2', 'C3', 'C4', 'C5', 'dense')
@@ -27,8 +28,10 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
     """The config's model in eval mode.
 
     ``checkpoint`` may be a pretraining (Runner) checkpoint, an exported backbone or a
-    torchvision-format ResNet state dict (``fc.*`` ignored; a supervised baseline); None keeps
-    the config's random initialisation (seeded), the baseline a pretraining run must beat.
+    torchvision-format ResNet state dict (``fc.*`` ignored; a supervised baseline), in any
+    container :func:`~dense_ssl_mm.utils.checkpoint.read_weights` reads (``.safetensors``,
+    a DDP save, ...); None keeps the config's random initialisation (seeded), the baseline a
+    pretraining run must beat.
     The modules in ``required`` must be in the checkpoint with fitting shapes, else an error
     names what does not fit; other tensors are loaded where their shapes fit. With ``level``
     given, ``required`` is what that level needs: the backbone, and for ``dense`` the model's
@@ -43,10 +46,7 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
     if level is not None:
         required = model.dense_modules if level == 'dense' else ('backbone', )
     if checkpoint:
-        ckpt = load_local_checkpoint(checkpoint, map_location='cpu')
-        state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
-        if not isinstance(state, dict):
-            raise ValueError(f'{checkpoint!r} holds no state dict')
+        state, _ = read_weights(checkpoint, map_location='cpu')  # the one reader of files
         if not any(k.startswith('backbone.') for k in state):  # a bare backbone
             state = {f'backbone.{k}': v for k, v in state.items() if not k.startswith('fc.')}
         own_all = model.state_dict()
@@ -55,7 +55,7 @@ def build_eval_model(cfg: Config, checkpoint: Optional[str] = None, seed: int = 
             own = {k: v for k, v in own_all.items() if k.startswith(prefix)}
             report = fit_report(own, {k: v for k, v in state.items() if k.startswith(prefix)})
             if report['missing'] or report['mismatched']:
-                raise ValueError(
+                raise BadInputError(
                     f'{checkpoint!r} does not fit the {module} of the config: '
                     f"{len(report['missing'])} missing (e.g. {report['missing'][:3]}), "
                     f"{len(report['mismatched'])} of another shape "
@@ -84,7 +84,7 @@ def extract_features(model: nn.Module, images: Tensor, level: str) -> Tensor:
     the projector; VADeR: the decoder's embeddings; see ``extract_dense`` of the algorithm).
     """
     if level not in LEVELS:
-        raise ValueError(f'level must be one of {LEVELS}, got {level!r}')
+        raise BadInputError(f'level must be one of {LEVELS}, got {level!r}')
     if level == 'dense':
         return model.extract_dense(images)
     backbone = model.backbone

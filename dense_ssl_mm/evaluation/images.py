@@ -7,6 +7,7 @@ import cv2
 from torch import Tensor
 
 from dense_ssl_mm.image_ops.resize import resize_antialiased
+from dense_ssl_mm.utils.errors import BadInputError, BadInputFileError
 from dense_ssl_mm.utils.files import has_extension
 from .seg_data import IMG_EXT
 from .views import to_tensor
@@ -23,14 +24,14 @@ def list_images(folder: str, limit: Optional[int] = None) -> list:
         paths = [osp.join(root, name) for name in names if name]
         missing = [p for p in paths if not osp.isfile(p)]
         if missing:
-            raise FileNotFoundError(f'{folder!r} lists images that do not exist: {missing[:3]}')
+            raise BadInputFileError(f'{folder!r} lists images that do not exist: {missing[:3]}')
     elif osp.isdir(folder):
         paths = sorted(osp.join(d, f) for d, _, files in os.walk(folder) for f in files
                        if has_extension(f, IMG_EXT))
     else:
-        raise FileNotFoundError(f'image folder or list {folder!r} does not exist')
+        raise BadInputFileError(f'image folder or list {folder!r} does not exist')
     if not paths:
-        raise FileNotFoundError(f'no images in {folder!r}')
+        raise BadInputFileError(f'no images in {folder!r}')
     return paths[:limit] if limit else paths
 
 
@@ -41,7 +42,7 @@ def load_images(paths: Sequence[str], max_side: Optional[int] = 512) -> List[Ten
     for path in paths:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
-            raise ValueError(f'cannot read image {path!r}')
+            raise BadInputError(f'cannot read image {path!r}')
         tensor = to_tensor(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
         short = min(tensor.shape[-2:])
         if max_side and short > max_side:

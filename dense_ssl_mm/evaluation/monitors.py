@@ -20,6 +20,8 @@ from typing import Dict
 import torch
 from torch import Tensor
 
+from dense_ssl_mm.utils.errors import BadInputError
+
 EPS = 1e-7
 
 
@@ -54,7 +56,7 @@ def position_r2(features: Tensor, ridge: float = 0.1) -> float:
     images from memorising them."""
     n, c, h, w = features.shape
     if n < 2:
-        raise ValueError(f'position_r2 needs at least 2 images, got {n}')
+        raise BadInputError(f'position_r2 needs at least 2 images, got {n}')
     rows = torch.arange(h, dtype=torch.float64).view(h, 1).expand(h, w)
     cols = torch.arange(w, dtype=torch.float64).view(1, w).expand(h, w)
     target = torch.stack([rows, cols], -1).reshape(1, h * w, 2).expand(n, -1, -1)

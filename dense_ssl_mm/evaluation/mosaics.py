@@ -6,6 +6,8 @@ from typing import Dict, Sequence
 import cv2
 import numpy as np
 
+from dense_ssl_mm.utils.errors import BadInputError
+
 
 def make_texture_mosaics(textures: Sequence[str], out: str, num_train: int = 16,
                          num_val: int = 8, size: int = 224, regions: int = 6,
@@ -24,7 +26,7 @@ def make_texture_mosaics(textures: Sequence[str], out: str, num_train: int = 16,
     for path in textures:
         img = cv2.imread(path, cv2.IMREAD_COLOR)
         if img is None:
-            raise ValueError(f'cannot read texture {path!r}')
+            raise BadInputError(f'cannot read texture {path!r}')
         if img.shape[0] < size or img.shape[1] < 2 * size:
             img = cv2.resize(img, (max(2 * size, img.shape[1]), max(size, img.shape[0])))
         photos.append(img)

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 
 from dense_ssl_mm.registry import PROTOCOLS
+from dense_ssl_mm.utils.errors import BadInputError
 from .features import BATCH_SIZE, DEFAULT_LEVEL
 from .pictures import match_lines, pca_grid, save_png, similarity_map
 from .protocols import EvalRun, Protocol
@@ -41,12 +42,12 @@ def build_protocol(name: str, options: Optional[dict] = None,
     options; they win over the shared ones)."""
     cls = PROTOCOLS.get(name)
     if cls is None:
-        raise ValueError(f'unknown protocol {name!r}; expected one of {protocol_names()}')
+        raise BadInputError(f'unknown protocol {name!r}; expected one of {protocol_names()}')
     taken = set(cls.options())
     wrong = sorted(set(own or {}) - taken)
     if wrong:
-        raise ValueError(f'protocol {name!r} has no option(s) {wrong}; it takes '
-                         f'{sorted(taken)}')
+        raise BadInputError(f'protocol {name!r} has no option(s) {wrong}; it takes '
+                            f'{sorted(taken)}')
     args = {k: v for k, v in (options or {}).items() if k in taken and v is not None}
     args.update(own or {})
     return PROTOCOLS.build(dict(type=name, **args))
@@ -92,7 +93,7 @@ def dense_eval(model, work_dir: str, images: Optional[str] = None,
         batch_size: Images per forward pass.
     """
     if not images and not (seg_root or seg_config):
-        raise ValueError('nothing to evaluate: give an image folder and/or a labelled set')
+        raise BadInputError('nothing to evaluate: give an image folder and/or a labelled set')
     ev = EvalRun(model, images, seg_root, seg_config, batch_size=batch_size,
                  progress=progress)
     metrics: Dict[str, float] = {'level': level}
@@ -150,20 +151,20 @@ def run_protocols(model, protocols: Sequence[Union[str, dict]], work_dir: str,
     declared = {o for names in protocol_options().values() for o in names}
     unknown = sorted(set(opts) - declared - set(RUN_OPTIONS))
     if unknown:
-        raise ValueError(f'unknown protocol option(s) {unknown}; the protocols take '
-                         f'{sorted(declared)} and the run {list(RUN_OPTIONS)}')
+        raise BadInputError(f'unknown protocol option(s) {unknown}; the protocols take '
+                            f'{sorted(declared)} and the run {list(RUN_OPTIONS)}')
     ev = EvalRun(model, images, seg_root, seg_config, opts.pop('train_list', None), baseline,
                  state, scalars_json, opts.pop('batch_size', None) or BATCH_SIZE, progress)
     built: Dict[str, Tuple[str, Protocol]] = {}
     for item in protocols:
         own = dict(item) if isinstance(item, dict) else dict(type=item)
         if 'type' not in own:
-            raise ValueError(f'a protocol entry needs type=NAME, got {item!r}')
+            raise BadInputError(f'a protocol entry needs type=NAME, got {item!r}')
         kind = own.pop('type')
         name = own.pop('name', kind)
         if name in built or name == 'level':
-            raise ValueError(f'protocol entry {name!r} is given twice; name one of them '
-                             "(dict(type=..., name=...))")
+            raise BadInputError(f'protocol entry {name!r} is given twice; name one of them '
+                                "(dict(type=..., name=...))")
         built[name] = kind, build_protocol(kind, dict(opts, level=level), own)
     for name, (kind, protocol) in built.items():  # every input checked before anything runs
         ev.check(kind, protocol)

@@ -37,6 +37,29 @@ def resize_antialiased(images: Tensor, size: Sequence[int]) -> Tensor:
                          antialias=True)
 
 
+def crop_resize_with_mask(image: Tensor, mask: Tensor, box: Sequence[float],
+                          size: int) -> Tuple[Tensor, Tensor]:
+    """One crop of an image and its label mask, resized to ``size x size``: the image
+    bilinearly with antialiasing (:func:`resize_antialiased`, clamped to [0, 255]), the mask
+    by nearest neighbour (labels are never blended).
+
+    Args:
+        image: ``(3, H, W)`` image, values in [0, 255].
+        mask: ``(H, W)`` labels.
+        box: ``(x1, y1, x2, y2)`` integer pixel box (x2, y2 exclusive).
+        size: Side of the output.
+
+    Returns:
+        ``(3, size, size)`` float image and ``(size, size)`` float labels.
+    """
+    left, top, right, bottom = (int(v) for v in box)
+    crop = image[None, :, top:bottom, left:right].float()
+    out = resize_antialiased(crop, (size, size)).clamp(0, 255)[0]
+    label = F.interpolate(mask[None, None, top:bottom, left:right].float(),
+                          size=(size, size), mode='nearest')[0, 0]
+    return out, label
+
+
 def resize_like_pil(img: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
     """``(H, W[, C])`` uint8 -> ``size`` ``(h, w)`` with PIL's antialiased bilinear filter.
 

@@ -32,6 +32,7 @@ from mmengine.registry import init_default_scope
 
 from dense_ssl_mm.engine.speed import apply_speed_config
 from dense_ssl_mm.utils.config_walk import find_by_type, path_str
+from dense_ssl_mm.utils.errors import BadInputStateError
 from .benchmark import (build_for_benchmark, folder_loader, synthetic_batch, synthetic_data,
                         time_train_steps)
 from .memory import estimate_step_memory
@@ -405,8 +406,8 @@ def run_acceptance(root: str, out_dir: str, budget_s: float = 480.0, dry_run: bo
     """Run every stage within ``budget_s`` seconds; write and return the report."""
     device = torch.device('cpu' if dry_run or not torch.cuda.is_available() else 'cuda')
     if not dry_run and device.type != 'cuda':
-        raise RuntimeError('gpu_acceptance needs a GPU (torch.cuda.is_available() is False); '
-                           'use --dry-run to check the command on a CPU')
+        raise BadInputStateError('gpu_acceptance needs a GPU (torch.cuda.is_available() is False); '
+                                 'use --dry-run to check the command on a CPU')
     os.makedirs(out_dir, exist_ok=True)
     init_default_scope('dense_ssl_mm')
     budget = Budget(budget_s)

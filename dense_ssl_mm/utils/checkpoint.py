@@ -33,7 +33,7 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 
-from .errors import BadInputError
+from .errors import BadInputError, BadInputFileError
 
 
 def trusted_checkpoint_globals() -> List[Callable]:
@@ -171,7 +171,7 @@ def load_local_checkpoint(filename: Union[str, Path], map_location=None) -> dict
     """
     filename = osp.expanduser(str(filename))
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename!r} does not exist')
+        raise BadInputFileError(f'checkpoint file {filename!r} does not exist')
     if osp.realpath(filename) in trusted_files():
         return torch.load(filename, map_location=map_location, weights_only=False)
     problem = checkpoint_problem(filename)

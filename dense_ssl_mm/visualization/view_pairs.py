@@ -12,6 +12,7 @@ from dense_ssl_mm.models.matchers import CellMask, PointPairs
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
 from dense_ssl_mm.structures import ViewData
 from dense_ssl_mm.utils.config_walk import find_by_type
+from dense_ssl_mm.utils.errors import BadInputError
 
 Pair = Tuple[np.ndarray, np.ndarray]  # an original-image point in view 1, one in view 2
 
@@ -31,11 +32,12 @@ def view_pairs(cfg: Config, img: np.ndarray,
         cells in view 1 and view 2, and the model.
 
     Raises:
-        ValueError: if the pipeline has no ``MultiViewTransform``.
+        BadInputError: if the pipeline has no ``MultiViewTransform`` (naming the config).
     """
     paired = find_by_type(cfg.train_dataloader.dataset.pipeline, VIEW_TRANSFORMS)
     if not paired:
-        raise ValueError('no MultiViewTransform in train_dataloader.dataset.pipeline')
+        raise BadInputError(f'{cfg.filename}: no MultiViewTransform in '
+                            'train_dataloader.dataset.pipeline')
     sample = TRANSFORMS.build(paired[0][1])(dict(img=img, img_shape=img.shape[:2],
                                                  ori_shape=img.shape[:2]))
     model = MODELS.build(cfg.model)

@@ -12,6 +12,7 @@ from dense_ssl_mm.datasets.fh_masks import fh_segments
 from dense_ssl_mm.models.utils import cell_segments
 from dense_ssl_mm.registry import MODELS, TRANSFORMS
 from dense_ssl_mm.utils.config_walk import find_by_type
+from dense_ssl_mm.utils.errors import BadInputError
 
 
 def _colours(ids: np.ndarray) -> np.ndarray:
@@ -30,13 +31,13 @@ def view_segments(cfg: Config, img: np.ndarray) -> Tuple[dict, list, int]:
         the ``(H, W)`` cell-segment grid of each view, and the segments of the image.
 
     Raises:
-        ValueError: if the pipeline has no ``LoadFHMask`` or no ``MultiViewTransform``.
+        BadInputError: if the pipeline has no ``LoadFHMask`` or no ``MultiViewTransform``.
     """
     pipeline = cfg.train_dataloader.dataset.pipeline
     loads = find_by_type(pipeline, 'LoadFHMask')
     paired = find_by_type(pipeline, VIEW_TRANSFORMS)
     if not loads or not paired:
-        raise ValueError('the pipeline needs LoadFHMask and MultiViewTransform (DetCon)')
+        raise BadInputError('the pipeline needs LoadFHMask and MultiViewTransform (DetCon)')
     load = TRANSFORMS.build(loads[0][1])
     segments = fh_segments(img, **load.params)
     sample = TRANSFORMS.build(paired[0][1])(dict(img=img, segments=segments))

@@ -48,21 +48,23 @@ def expected_coords(boxes, flips, size, scale=1.0):
     return xs, ys  # [N, w], [N, h]
 
 
-@pytest.mark.parametrize('shrink', [False, True])
-def test_device_crops_show_the_recorded_boxes(shrink):
+@pytest.mark.parametrize('shrink,num_views', [(False, 2), (True, 2), (False, 1)])
+def test_device_crops_show_the_recorded_boxes(shrink, num_views):
     # A ramp image: the value at a pixel is its coordinate (halved, to fit in uint8 at 2x).
     original = ramp(240, 400, step=0.5) if shrink else ramp(200, 250)
     step = 0.5 if shrink else 1.0
     pack = PackImageForDeviceViews(max_short_side=120 if shrink else None)
     samples = [pack(dict(img=original, ori_shape=original.shape[:2])) for _ in range(8)]
     pre = ViewDataPreprocessor(mean=[0., 0., 0.], std=[1., 1., 1.], bgr_to_rgb=False,
-                               device_views=dict(view_pipelines=[CROP_FLIP] * 2, seed=1))
+                               device_views=dict(view_pipelines=[CROP_FLIP] * num_views,
+                                                 seed=1))
     out = pre(dict(inputs=[s['inputs'] for s in samples],
                    data_samples=[s['data_samples'] for s in samples]))
     views, geometry = out['inputs'], out['data_samples']
     assert geometry.image_sizes[0].tolist() == [float(s) for s in original.shape[:2]]
+    assert views.shape[:2] == (num_views, 8) and geometry.boxes.shape[:2] == (num_views, 8)
     assert geometry.flips.any() and not geometry.flips.all()
-    for v in range(2):
+    for v in range(num_views):
         xs, ys = expected_coords(geometry.boxes[v].double(), geometry.flips[v], (16, 16))
         got_x = views[v, :, 0].double().mean(1)  # [N, w]: columns of the x ramp
         got_y = views[v, :, 1].double().mean(2)  # [N, h]

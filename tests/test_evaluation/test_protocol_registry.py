@@ -3,6 +3,8 @@ read-out names that say their options, features extracted once per run, and bad 
 sets refused naming the file."""
 import dataclasses
 import math
+import os
+import os.path as osp
 
 import numpy as np
 import pytest
@@ -236,3 +238,31 @@ def test_one_protocol_twice_with_named_options_shares_its_features(tmp_path):
     with pytest.raises(ValueError, match="protocol entry 'segmentation' is given twice"):
         run_protocols(model, ['segmentation', 'segmentation'], str(tmp_path / 'x'),
                       seg_root=str(root))
+
+
+def test_every_file_of_the_protocols_folder_is_imported_with_the_package():
+    """A protocol is one file: its module is imported (so registered) without an edit to
+    ``protocols/__init__.py``; a subprocess imports the package with an extra file there."""
+    import subprocess
+    import sys
+    import dense_ssl_mm.evaluation.protocols as protocols
+    folder = osp.dirname(protocols.__file__)
+    extra = osp.join(folder, 'zz_probe_protocol.py')
+    with open(extra, 'w') as f:
+        f.write('import dataclasses\n'
+                'from dense_ssl_mm.registry import PROTOCOLS\n'
+                'from .base import Protocol\n\n\n'
+                '@PROTOCOLS.register_module(name="zz_probe")\n'
+                '@dataclasses.dataclass\n'
+                'class Probe(Protocol):\n'
+                '    """A probe."""\n\n'
+                '    def run(self, ev):\n'
+                '        return {}\n')
+    try:
+        out = subprocess.run(
+            [sys.executable, '-c', 'import dense_ssl_mm.evaluation.protocols; '
+             'from dense_ssl_mm.registry import PROTOCOLS; print("zz_probe" in PROTOCOLS)'],
+            capture_output=True, text=True, check=True)
+    finally:
+        os.remove(extra)
+    assert out.stdout.strip() == 'True', out.stderr

@@ -26,6 +26,7 @@ def seam_cfg(name, work_dir, max_iters, teacher_file=None, every=None):
         cfg.model.teachers.anchor.every = every
     cfg.train_dataloader.update(batch_size=2, num_workers=0, persistent_workers=False)
     cfg.train_cfg.max_iters = max_iters
+    cfg.custom_hooks = [h for h in cfg.custom_hooks if h['type'] != 'DenseEvalHook']
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1, by_epoch=False)
     cfg.default_hooks.logger.interval = 1
@@ -91,6 +92,40 @@ class CrashAfter(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if runner.iter + 1 == self.after_iter:
             raise Crash('stop')
+
+
+def ema_cfg(work_dir, max_iters):
+    """The snapshot demo with an ``EMATeacher`` of the backbone instead (self-distillation
+    against a moving average, the BYOL shape), updated by ``MomentumEncoderHook``."""
+    cfg = seam_cfg('anchor_r18_demo.py', work_dir, max_iters)
+    cfg.model.teachers = dict(ema=dict(type='EMATeacher', modules=('backbone', )))
+    cfg.model.teacher = 'ema'
+    cfg.custom_hooks = [dict(type='MomentumEncoderHook', base_target_momentum=0.9)]
+    return cfg
+
+
+def test_ema_teacher_in_teachers_resumes_exactly(tmp_path):
+    torch.set_num_threads(1)
+    straight = Runner.from_cfg(ema_cfg(tmp_path / 'a', 4))
+    straight.train()
+    crashing = ema_cfg(tmp_path / 'b', 4)
+    crashing.custom_hooks.append(dict(type='CrashAfter', after_iter=2))
+    with pytest.raises(Crash):
+        Runner.from_cfg(crashing).train()
+    resumed_cfg = ema_cfg(tmp_path / 'b', 4)
+    resumed_cfg.resume = True
+    resumed = Runner.from_cfg(resumed_cfg)
+    resumed.train()
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert set(a) == set(b) and any(k.startswith('teachers.ema.backbone.') for k in a)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert int(a['teachers.ema.momentum_steps']) == 4
+    # the teacher moved from its start, and is not the student
+    weight = a['teachers.ema.backbone.conv1.weight']
+    assert not torch.equal(weight, a['backbone.conv1.weight'])
+    assert all(p.grad is None and not p.requires_grad
+               for p in straight.model.teachers['ema'].parameters())
 
 
 def test_snapshot_teacher_refreshes_and_resumes_exactly(tmp_path):

@@ -156,3 +156,69 @@ def test_teacher_names_and_types_are_checked():
             x=dict(type='EMATeacher', modules=('decoder', )))))
     assert isinstance(MODELS.build(dict(type='SnapshotTeacher')), SnapshotTeacher)
     assert isinstance(MODELS.build(dict(type='EMATeacher')), EMATeacher)
+
+
+def test_frozen_teacher_reads_safetensors_and_ddp_files_through_the_one_reader(tmp_path):
+    """Any file ``read_weights`` reads: ``.safetensors`` and a DDP save (``module.``), with
+    the SHA-256 of the file recorded as the teacher's source; bad files are one-line
+    BadInputErrors naming the file."""
+    from safetensors.torch import save_file
+    from dense_ssl_mm.models.teachers.frozen import file_sha256
+    from dense_ssl_mm.utils.errors import BadInputError
+    cfg = tiny_model_cfg()['backbone']
+    torch.manual_seed(3)
+    source = MODELS.build(cfg)
+    weights = {f'backbone.{k}': v.contiguous() for k, v in source.state_dict().items()}
+    save_file(weights, str(tmp_path / 'teacher.safetensors'))
+    torch.save({f'module.{k}': v for k, v in weights.items()}, tmp_path / 'ddp.pth')
+    for name in ('teacher.safetensors', 'ddp.pth'):
+        path = str(tmp_path / name)
+        teacher = FrozenTeacher(backbone=cfg, checkpoint=path)
+        for key, value in source.state_dict().items():
+            assert torch.equal(teacher.backbone.state_dict()[key], value), (name, key)
+        assert teacher.sources == {path: file_sha256(path)}
+    # the prefix option still selects a part of the file, whatever its container
+    teacher = FrozenTeacher(backbone=cfg, checkpoint=str(tmp_path / 'ddp.pth'),
+                            prefix='backbone.')
+    assert torch.equal(teacher.backbone.conv1.weight, source.conv1.weight)
+    with pytest.raises(BadInputError, match=r"FrozenTeacher: '.*ddp\.pth' has no tensor under "
+                       r"'teacher_'"):
+        FrozenTeacher(backbone=cfg, checkpoint=str(tmp_path / 'ddp.pth'), prefix='teacher_')
+    torch.save([1, 2], tmp_path / 'list.pth')
+    with pytest.raises(BadInputError, match=r"FrozenTeacher: '.*list\.pth' holds no state dict "
+                       r'\(found list\)'):
+        FrozenTeacher(backbone=cfg, checkpoint=str(tmp_path / 'list.pth'))
+    wide = dict(cfg, base_channels=8)
+    with pytest.raises(BadInputError, match=r"FrozenTeacher: '.*teacher\.safetensors' does not "
+                       r'fit the teacher: 0 missing \[\], 0 unexpected \[\], \d+ of another '
+                       r"shape \[\('backbone\.conv1\.weight', \(16, 3, 7, 7\), \(8, 3, 7, 7\)\)"):
+        FrozenTeacher(backbone=wide, checkpoint=str(tmp_path / 'teacher.safetensors'))
+    state = teacher.state_dict()
+    state['_extra_state']['sources'][str(tmp_path / 'ddp.pth')] = 'f' * 64
+    with pytest.raises(BadInputError, match=r"trained with teacher file '.*ddp\.pth' of SHA-256 "
+                       r'ffffffffffff\.\.\., but that file now has [0-9a-f]{12}\.\.\.; restore'):
+        teacher.load_state_dict(state)
+
+
+def test_snapshot_teacher_reads_its_file_through_the_one_reader(tmp_path):
+    from safetensors.torch import save_file
+    from dense_ssl_mm.utils.errors import BadInputError
+    model = MODELS.build(tiny_model_cfg('PixContrast'))
+    model.init_weights()
+    weights = {f'module.target_backbone.{k}': v.contiguous()
+               for k, v in model.target_backbone.state_dict().items()}
+    save_file(weights, str(tmp_path / 'run.safetensors'))
+    snap = MODELS.build(tiny_model_cfg('PixContrast', teachers=dict(anchor=dict(
+        type='SnapshotTeacher', checkpoint=str(tmp_path / 'run.safetensors'),
+        prefix='target_'))))
+    for key, value in model.target_backbone.state_dict().items():
+        assert torch.equal(snap.teachers['anchor'].backbone.state_dict()[key], value), key
+    with pytest.raises(BadInputError, match=r"SnapshotTeacher: '.*run\.safetensors' has no "
+                       r"tensor under 'online_backbone\.'"):
+        MODELS.build(tiny_model_cfg('PixContrast', teachers=dict(anchor=dict(
+            type='SnapshotTeacher', checkpoint=str(tmp_path / 'run.safetensors'),
+            prefix='online_'))))
+    with pytest.raises(BadInputError, match=r"SnapshotTeacher: weights file '.*nope\.pth' does "
+                       'not exist'):
+        MODELS.build(tiny_model_cfg('PixContrast', teachers=dict(anchor=dict(
+            type='SnapshotTeacher', checkpoint=str(tmp_path / 'nope.pth')))))

@@ -28,7 +28,18 @@ def test_detcon_demos_compare_on_any_folder(tmp_path):
         dataset = DATASETS.build(cfg.train_dataloader.dataset)
         item = dataset[0]  # was: "image ... is not under the image root configs/demo"
         assert item is not None and 'inputs' in item
-    assert caches == {str(work / 'fh_masks_1000_1000_0.8')}  # one cache for both methods
+    assert len(caches) == 1  # one cache for both methods
+    cache = caches.pop()
+    assert osp.basename(cache).startswith('fh_masks_my_photos-')
+    assert cache.endswith('_1000_1000_0.8')
     img = cv2.imread(str(photos / 'IMG_0001.JPG'))
-    cached = read_mask(str(work / 'fh_masks_1000_1000_0.8' / 'IMG_0001.JPG.png'))
+    cached = read_mask(osp.join(cache, 'IMG_0001.JPG.png'))
     assert np.array_equal(cached, fh_segments(img))
+    # another folder with a file of the same name, the same work dir: its own cache
+    other = tmp_path / 'other photos'
+    other.mkdir()
+    shutil.copy(osp.join(DEMO_IMAGES, 'chelsea.jpg'), other / 'IMG_0001.JPG')
+    cfg = comparison_config(osp.join(REPO, 'configs', 'demo', 'detconb_r18_demo.py'),
+                            str(work / 'detconb_r18_demo'), 2, data_root=str(other))
+    load = [t for t in cfg.train_dataloader.dataset.pipeline if t.type == 'LoadFHMask'][0]
+    assert load.mask_root != cache and load.img_root == str(other)

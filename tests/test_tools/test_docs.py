@@ -8,7 +8,6 @@ import os.path as osp
 import pkgutil
 import re
 
-from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DOCS = osp.join(REPO, 'docs')
@@ -20,12 +19,14 @@ def _read(path):
         return f.read()
 
 
-def test_every_method_of_a_demo_config_has_a_page():
-    """Each algorithm that a demo config trains is named (``type='X'``) on a page under
-    docs/methods/ that the methods overview links to."""
-    types = sorted({Config.fromfile(p).model.type
-                    for p in glob.glob(osp.join(REPO, 'configs', 'demo', '*.py'))})
-    assert {'PixPro', 'NeCo', 'DetConB'} <= set(types), types
+def test_every_registered_algorithm_has_a_page():
+    """Each registered algorithm (collected from the registry) is named (``type='X'``) on a
+    page under docs/methods/ that the methods overview links to."""
+    from dense_ssl_mm.models.algorithms import DenseAlgorithm
+    from dense_ssl_mm.registry import MODELS
+    types = sorted(name for name, cls in MODELS.module_dict.items()
+                   if isinstance(cls, type) and issubclass(cls, DenseAlgorithm))
+    assert {'PixPro', 'NeCo', 'DetConB', 'Distill'} <= set(types), types
     pages = {p: _read(p) for p in glob.glob(osp.join(DOCS, 'methods', '*.md'))}
     overview = _read(osp.join(DOCS, 'methods', 'index.md'))
     missing = []
@@ -36,6 +37,19 @@ def test_every_method_of_a_demo_config_has_a_page():
             missing.append(name)
     assert not missing, (f'no page under docs/methods/ says type=\'X\' (linked from '
                          f'docs/methods/index.md) for {missing}')
+
+
+def test_every_method_page_shows_its_demo_pictures():
+    """Each method page shows the held-out curves of a demo (``configs/demo/expected/``,
+    made by ``tools/make_doc_figures.sh``), and every picture it names exists."""
+    expected = osp.join(REPO, 'configs', 'demo', 'expected')
+    for page in sorted(glob.glob(osp.join(DOCS, 'methods', '*.md'))):
+        if page.endswith('index.md'):
+            continue
+        names = re.findall(r'\(\.\./expected/([^)]+\.png)\)', _read(page))
+        assert any(n.endswith('_curves.png') for n in names), f'{page} shows no demo curves'
+        missing = [n for n in names if not osp.isfile(osp.join(expected, n))]
+        assert not missing, f'{page} shows pictures that do not exist: {missing}'
 
 
 def test_every_registered_protocol_has_a_page():

@@ -8,6 +8,7 @@ from mmcv.transforms import BaseTransform
 from dense_ssl_mm.geometry.crop_boxes import Box, NumpyDraws, draw_crop_box
 from dense_ssl_mm.image_ops.resize import resize_like_pil
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputTypeError
 from dense_ssl_mm.utils.validation import check_number
 
 #: numpy's global generator, which the dataloader workers seed.
@@ -56,18 +57,18 @@ class RandomResizedCropWithBox(BaseTransform):
         owner = 'RandomResizedCropWithBox'
         self.size = (size, size) if isinstance(size, int) else tuple(size)
         if len(self.size) != 2:
-            raise ValueError(f'{owner}: size must be an int or (h, w), got {size!r}')
+            raise BadInputError(f'{owner}: size must be an int or (h, w), got {size!r}')
         for k, side in enumerate(self.size):
             check_number(owner, f'size[{k}]', side, 1, integer=True)
         for name, pair, high in (('scale', scale, 1), ('ratio', ratio, None)):
             if isinstance(pair, str) or len(pair) != 2:
-                raise TypeError(f'{owner}: {name} must be a pair (min, max), got {pair!r}')
+                raise BadInputTypeError(f'{owner}: {name} must be a pair (min, max), got {pair!r}')
             for k in (0, 1):
                 check_number(owner, f'{name}[{k}]', pair[k], 0, high, low_open=True)
         if not scale[0] <= scale[1]:
-            raise ValueError(f'{owner}: scale must satisfy 0 < min <= max <= 1, got {scale}')
+            raise BadInputError(f'{owner}: scale must satisfy 0 < min <= max <= 1, got {scale}')
         if not ratio[0] <= ratio[1]:
-            raise ValueError(f'{owner}: ratio must satisfy 0 < min <= max, got {ratio}')
+            raise BadInputError(f'{owner}: ratio must satisfy 0 < min <= max, got {ratio}')
         self.scale, self.ratio = tuple(scale), tuple(ratio)
         self.max_attempts = check_number(owner, 'max_attempts', max_attempts, 1, integer=True)
         self.interpolation = interpolation

@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 
 from dense_ssl_mm.registry import TRANSFORMS
 from dense_ssl_mm.structures import ViewData
+from dense_ssl_mm.utils.errors import BadInputError
 
 
 @TRANSFORMS.register_module()
@@ -29,8 +30,8 @@ class PackViews(BaseTransform):
         groups = [np.stack(list(g)) for _, g in groupby(views, key=lambda v: v.shape)]
         sizes = [g.shape[1:3] for g in groups]
         if len(set(sizes)) != len(sizes):
-            raise ValueError(f'views of one size must be adjacent to be stacked, got sizes '
-                             f'{[v.shape[:2] for v in views]} in view order')
+            raise BadInputError(f'views of one size must be adjacent to be stacked, got sizes '
+                                f'{[v.shape[:2] for v in views]} in view order')
         stacks = [torch.from_numpy(np.ascontiguousarray(g.transpose(0, 3, 1, 2))) for g in groups]
         inputs = stacks[0] if len(stacks) == 1 else stacks
         num_views = len(views)

@@ -7,6 +7,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputFileError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 from ..fh_masks import (FH_PARAMS, check_params, fh_segments, mask_path, mask_root_for,
                         read_mask, write_mask, write_params)
@@ -52,10 +53,10 @@ class LoadFHMask(BaseTransform):
         if osp.isfile(path):
             segments = read_mask(path)
             if segments.shape != img.shape[:2]:
-                raise ValueError(f'{path}: mask of {segments.shape} for an image of '
-                                 f'{img.shape[:2]}')
+                raise BadInputError(f'{path}: mask of {segments.shape} for an image of '
+                                    f'{img.shape[:2]}')
         elif self.on_missing == 'raise':
-            raise FileNotFoundError(f'no cached FH mask {path!r} for {results["img_path"]!r}: '
+            raise BadInputFileError(f'no cached FH mask {path!r} for {results["img_path"]!r}: '
                                     'run tools/make_fh_masks.py')
         else:
             segments = fh_segments(img, **self.params)
@@ -101,7 +102,7 @@ class MasksToViews(BaseTransform):
         segments = results.pop('segments')
         sizes = {v.shape[:2] for v in results['views']}
         if len(sizes) != 1:
-            raise ValueError(f'MasksToViews needs views of one size, got {sorted(sizes)}')
+            raise BadInputError(f'MasksToViews needs views of one size, got {sorted(sizes)}')
         size = sizes.pop()
         results['view_masks'] = np.stack([
             crop_mask(segments, box, bool(flip), size)

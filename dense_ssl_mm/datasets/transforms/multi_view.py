@@ -5,6 +5,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform, Compose
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputKeyError
 from dense_ssl_mm.utils.validation import check_number
 from .crop import RandomResizedCropWithBox
 
@@ -58,15 +59,16 @@ class MultiViewTransform(BaseTransform):
                  overlap_anchors: int = 1) -> None:
         owner = 'MultiViewTransform'
         if len(view_pipelines) < 1:
-            raise ValueError('MultiViewTransform needs >= 1 view pipeline, got none')
+            raise BadInputError('MultiViewTransform needs >= 1 view pipeline, got none')
         if min_overlap_area is not None:
             check_number(owner, 'min_overlap_area', min_overlap_area, 0)
         if min_overlap_fraction is not None:
             if isinstance(min_overlap_fraction, (int, float)):
                 min_overlap_fraction = [min_overlap_fraction] * len(view_pipelines)
             if len(min_overlap_fraction) != len(view_pipelines):
-                raise ValueError(f'{owner}: min_overlap_fraction has {len(min_overlap_fraction)} '
-                                 f'entries for {len(view_pipelines)} view pipelines')
+                raise BadInputError(f'{owner}: min_overlap_fraction has '
+                                    f'{len(min_overlap_fraction)} entries for '
+                                    f'{len(view_pipelines)} view pipelines')
             for k, f in enumerate(min_overlap_fraction):
                 check_number(owner, f'min_overlap_fraction[{k}]', f, 0, 1)
             min_overlap_fraction = tuple(float(f) for f in min_overlap_fraction)
@@ -80,8 +82,8 @@ class MultiViewTransform(BaseTransform):
         if self.constrained:
             for k, pipeline in enumerate(self.pipelines[1:], 1):
                 if not any(isinstance(t, RandomResizedCropWithBox) for t in pipeline.transforms):
-                    raise ValueError(f'MultiViewTransform(min_overlap_area=...) needs a '
-                                     f'RandomResizedCropWithBox in view pipeline {k}')
+                    raise BadInputError(f'MultiViewTransform(min_overlap_area=...) needs a '
+                                        f'RandomResizedCropWithBox in view pipeline {k}')
 
     @property
     def constrained(self) -> bool:
@@ -120,12 +122,13 @@ class MultiViewTransform(BaseTransform):
             if view is None:
                 raise RuntimeError(f'view pipeline {k} returned None')
             if 'crop_box' not in view:
-                raise KeyError(f'view pipeline {k} wrote no crop_box: it needs a crop transform '
-                               'that records geometry, e.g. RandomResizedCropWithBox')
+                raise BadInputKeyError(f'view pipeline {k} wrote no crop_box: it needs a crop '
+                                       'transform that records geometry, e.g. '
+                                       'RandomResizedCropWithBox')
             direction = view.get('flip_direction') if view.get('flip', False) else None
             if direction not in (None, 'horizontal'):
-                raise ValueError(f'view pipeline {k} flipped {direction!r}; only horizontal '
-                                 'flips are supported by the correspondence code')
+                raise BadInputError(f'view pipeline {k} flipped {direction!r}; only horizontal '
+                                    'flips are supported by the correspondence code')
             views.append(view['img'])
             boxes.append(view['crop_box'])
             flips.append(direction == 'horizontal')
@@ -158,6 +161,6 @@ class PairedViewTransform(MultiViewTransform):
                  min_overlap_area: Optional[float] = None,
                  min_overlap_fraction: Optional[float] = None) -> None:
         if len(view_pipelines) != 2:
-            raise ValueError(f'PairedViewTransform needs exactly 2 view pipelines, got '
-                             f'{len(view_pipelines)}; use MultiViewTransform for other counts')
+            raise BadInputError(f'PairedViewTransform needs exactly 2 view pipelines, got '
+                                f'{len(view_pipelines)}; use MultiViewTransform for other counts')
         super().__init__(view_pipelines, min_overlap_area, min_overlap_fraction)

@@ -13,6 +13,7 @@ from typing import Sequence, Tuple, Union
 from mmcv.transforms import RandomFlip, RandomGrayscale
 
 from dense_ssl_mm.registry import TRANSFORMS
+from dense_ssl_mm.utils.errors import BadInputError
 from .crop import RandomResizedCropWithBox
 from .photometric import ColorJitter, GaussianBlur, Solarize
 
@@ -83,22 +84,22 @@ class ViewSpec:
             t = TRANSFORMS.build(cfg) if isinstance(cfg, dict) else cfg
             if isinstance(t, RandomResizedCropWithBox):
                 if crop is not None:
-                    raise ValueError('a view pipeline has one RandomResizedCropWithBox, got two')
+                    raise BadInputError('a view pipeline has one RandomResizedCropWithBox, got two')
                 if t.interpolation != 'bilinear':
-                    raise ValueError(f'view specs describe bilinear resizing, the crop uses '
-                                     f'{t.interpolation!r}')
+                    raise BadInputError(f'view specs describe bilinear resizing, the crop uses '
+                                        f'{t.interpolation!r}')
                 crop = CropSpec(tuple(t.size), tuple(t.scale), tuple(t.ratio), t.max_attempts,
                                 t.antialias)
             elif isinstance(t, RandomFlip):
                 if t.direction != 'horizontal':
-                    raise ValueError(f'view specs flip horizontally only, got {t.direction!r}')
+                    raise BadInputError(f'view specs flip horizontally only, got {t.direction!r}')
                 flip = float(t.prob or 0.0)  # mmcv's default prob None never flips
             elif isinstance(t, ColorJitter):
                 ops.append(JitterSpec((t.brightness, t.contrast, t.saturation, t.hue), t.prob))
             elif isinstance(t, RandomGrayscale):
                 if not t.keep_channels:
-                    raise ValueError('view specs keep three channels: RandomGrayscale needs '
-                                     'keep_channels=True')
+                    raise BadInputError('view specs keep three channels: RandomGrayscale needs '
+                                        'keep_channels=True')
                 total = float(sum(t.channel_weights))
                 ops.append(GrayscaleSpec(tuple(w / total for w in t.channel_weights), t.prob))
             elif isinstance(t, GaussianBlur):
@@ -106,10 +107,10 @@ class ViewSpec:
             elif isinstance(t, Solarize):
                 ops.append(SolarizeSpec(float(t.threshold), t.prob))
             else:
-                raise ValueError(f'no view spec describes {type(t).__name__}: the views '
-                                 'made from specs (on the device, for evaluation) reproduce '
-                                 'RandomResizedCropWithBox, RandomFlip, ColorJitter, '
-                                 'RandomGrayscale, GaussianBlur and Solarize')
+                raise BadInputError(f'no view spec describes {type(t).__name__}: the views '
+                                    'made from specs (on the device, for evaluation) reproduce '
+                                    'RandomResizedCropWithBox, RandomFlip, ColorJitter, '
+                                    'RandomGrayscale, GaussianBlur and Solarize')
         if crop is None:
-            raise ValueError('a view pipeline needs a RandomResizedCropWithBox')
+            raise BadInputError('a view pipeline needs a RandomResizedCropWithBox')
         return cls(crop, flip, tuple(ops))

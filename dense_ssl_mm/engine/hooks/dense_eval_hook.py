@@ -14,6 +14,7 @@ from dense_ssl_mm.evaluation import (evaluate_correspondence, list_images, load_
 from dense_ssl_mm.evaluation.features import LEVELS
 from dense_ssl_mm.evaluation.monitors import feature_monitors
 from dense_ssl_mm.registry import HOOKS
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
 
@@ -58,7 +59,7 @@ class DenseEvalHook(Hook):
                  pairs_per_image: int = 1) -> None:
         owner = 'DenseEvalHook'
         if images is None and not allow_training_images:
-            raise ValueError(
+            raise BadInputError(
                 'DenseEvalHook needs images=FOLDER of held-out images (never trained on): '
                 'PCK on training images does not tell a healthy run from a broken one; '
                 'set allow_training_images=True to measure on a training sample anyway')

@@ -6,6 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from dense_ssl_mm.registry import HOOKS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputTypeError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
 SCHEDULES = ('cosine', 'constant')
@@ -84,9 +85,10 @@ class MomentumEncoderHook(Hook):
         model = cls._unwrap(runner)
         teachers = model.ema_teachers() if hasattr(model, 'ema_teachers') else []
         if not teachers:
-            raise TypeError(f'MomentumEncoderHook needs a model with an EMA teacher (a '
-                            f'momentum target or an EMATeacher); {type(model).__name__} has '
-                            'none: remove the hook from custom_hooks')
+            raise BadInputTypeError(f'MomentumEncoderHook needs a model with an EMA teacher (a '
+                                    f'momentum target or an EMATeacher); '
+                                    f'{type(model).__name__} has none: remove the hook from '
+                                    'custom_hooks')
         return teachers
 
     def before_train(self, runner) -> None:
@@ -104,8 +106,8 @@ class MomentumEncoderHook(Hook):
                 teacher.restart_schedule()
             self._step = 0
         elif len(set(steps)) > 1:
-            raise ValueError(f'the EMA teachers were updated different numbers of times '
-                             f'({steps}): the checkpoint is inconsistent')
+            raise BadInputError(f'the EMA teachers were updated different numbers of times '
+                                f'({steps}): the checkpoint is inconsistent')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         should_update = getattr(runner.optim_wrapper, 'should_update', None)

@@ -4,6 +4,7 @@ from mmengine.model import is_model_wrapper
 
 from dense_ssl_mm.models.teachers import SnapshotTeacher
 from dense_ssl_mm.registry import HOOKS
+from dense_ssl_mm.utils.errors import BadInputTypeError
 
 
 @HOOKS.register_module()
@@ -32,9 +33,9 @@ class SnapshotTeacherHook(Hook):
 
     def before_train(self, runner) -> None:
         if not self._snapshots(runner):
-            raise TypeError(f'SnapshotTeacherHook needs a model with a SnapshotTeacher; '
-                            f'{type(self._model(runner)).__name__} has none: remove the hook '
-                            'from custom_hooks')
+            raise BadInputTypeError(f'SnapshotTeacherHook needs a model with a SnapshotTeacher; '
+                                    f'{type(self._model(runner)).__name__} has none: remove the '
+                                    'hook from custom_hooks')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         model = self._model(runner)

@@ -7,6 +7,7 @@ from torch.utils.data import DataLoader
 
 from dense_ssl_mm.registry import RUNNERS
 from dense_ssl_mm.utils.checkpoint import install_checkpoint_io
+from dense_ssl_mm.utils.errors import BadInputError, BadInputStateError
 from ..hooks import MomentumEncoderHook, SnapshotTeacherHook
 from ..speed import apply_model_switches, apply_speed_config, speed_settings
 
@@ -22,7 +23,7 @@ def check_dataloader_yields(loader: DataLoader, name: str = 'train_dataloader') 
     dataset = loader.dataset
     per_process = len(loader.sampler) if hasattr(loader.sampler, '__len__') else len(dataset)
     root = getattr(dataset, 'img_root', None) or getattr(dataset, 'data_root', None)
-    raise ValueError(
+    raise BadInputError(
         f'{name} yields no batch: batch_size={loader.batch_size} with '
         f'drop_last={loader.drop_last}, but the dataset has {len(dataset)} images '
         f'({per_process} per process, {get_world_size()} processes) under {root!r}. Lower '
@@ -88,10 +89,10 @@ def check_teacher_hooks(model, hooks) -> None:
                if any(isinstance(h, cls) for h in hooks)}
     for hook in sorted(set(needed.values()) - present):
         names = sorted(n for n, h in needed.items() if h == hook)
-        raise RuntimeError(
+        raise BadInputStateError(
             f'{type(model).__name__} has teacher(s) {names} that need {hook}, which is not '
             f"registered, so they would never change; add dict(type='{hook}') to "
             'custom_hooks (a derived config that sets custom_hooks replaces the base list)')
     for hook in sorted(present - set(needed.values())):
-        raise RuntimeError(f'{hook} is registered but {type(model).__name__} has no teacher '
-                           f'that needs it; remove it from custom_hooks')
+        raise BadInputStateError(f'{hook} is registered but {type(model).__name__} has no teacher '
+                                 f'that needs it; remove it from custom_hooks')

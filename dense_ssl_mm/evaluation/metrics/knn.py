@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from dense_ssl_mm.utils.errors import BadInputError
 from .miou import IGNORE
 
 BACKENDS = ('auto', 'faiss', 'torch')
@@ -23,7 +24,7 @@ def faiss_backend(backend: str):
     """The ``faiss`` module when ``backend`` asks for it (``'faiss'``: required; ``'auto'``:
     when installed), else None (``'torch'``, or ``'auto'`` without faiss)."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be 'auto', 'faiss' or 'torch', got {backend!r}")
+        raise BadInputError(f"backend must be 'auto', 'faiss' or 'torch', got {backend!r}")
     if backend == 'torch':
         return None
     try:

@@ -13,6 +13,7 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
+from dense_ssl_mm.utils.errors import BadInputError
 from .miou import confusion_matrix, iou_scores
 
 MODES = ('hungarian', 'many_to_one', 'identity')
@@ -30,7 +31,7 @@ def match_ids(confusion: Tensor, mode: str = 'hungarian') -> Tensor:
     if mode == 'many_to_one':
         return (confusion / cols.clamp(min=1e-8)).argmax(0)
     if mode != 'hungarian':
-        raise ValueError(f'mode must be one of {MODES}, got {mode!r}')
+        raise BadInputError(f'mode must be one of {MODES}, got {mode!r}')
     from scipy.optimize import linear_sum_assignment
     iou = confusion / (rows + cols - confusion).clamp(min=1e-8)
     gt, pred = linear_sum_assignment(1.0 - iou.cpu().numpy())

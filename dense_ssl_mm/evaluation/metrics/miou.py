@@ -9,6 +9,8 @@ from typing import Dict, Optional
 import torch
 from torch import Tensor
 
+from dense_ssl_mm.utils.errors import BadInputError
+
 IGNORE = 255
 CLASSES = ('all', 'present')
 
@@ -50,7 +52,7 @@ def iou_scores(confusion: Tensor, classes: str = 'all') -> Dict[str, object]:
         ``miou``, ``acc`` and ``per_class_iou`` (a list of ``G`` floats).
     """
     if classes not in CLASSES:
-        raise ValueError(f'classes must be one of {CLASSES}, got {classes!r}')
+        raise BadInputError(f'classes must be one of {CLASSES}, got {classes!r}')
     inter = confusion.diag()
     union = confusion.sum(0) + confusion.sum(1) - inter
     iou = inter / union.clamp(min=1e-8)

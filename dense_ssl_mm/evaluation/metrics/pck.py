@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.geometry.correspondence import cell_centers, project_points
+from dense_ssl_mm.utils.errors import BadInputError
 
 
 def true_locations(boxes1: Tensor, flips1: Tensor, size1: Tuple[int, int], boxes2: Tensor,
@@ -90,7 +91,7 @@ def summarize(error: Tensor, visible: Tensor, chance: Tensor) -> Dict[str, float
     e = error[visible]
     c = chance[visible]
     if e.numel() == 0:
-        raise ValueError('no cell of view 1 is visible in view 2 in any image pair')
+        raise BadInputError('no cell of view 1 is visible in view 2 in any image pair')
     return {'corr/pck@1': float((e <= 1).float().mean()),
             'corr/pck@2': float((e <= 2).float().mean()),
             'corr/mean_err': float(e.mean()),

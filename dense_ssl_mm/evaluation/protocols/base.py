@@ -14,9 +14,10 @@ from typing import Callable, ClassVar, Dict, List, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
 
+from dense_ssl_mm.utils.errors import BadInputError
 from ..features import BATCH_SIZE, DEFAULT_LEVEL, LEVELS, FeatureCache, features_of
 from ..images import list_images, load_images
-from ..seg_data import Pairs, folder_pairs, load_pairs, mask_max, mmseg_pairs
+from ..seg_data import Pairs, folder_pairs, infer_num_classes, load_pairs, mmseg_pairs
 
 
 @dataclasses.dataclass
@@ -37,8 +38,8 @@ class Protocol:
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
-            raise ValueError(f'{type(self).__name__}: level must be one of {LEVELS}, got '
-                             f'{self.level!r}')
+            raise BadInputError(f'{type(self).__name__}: level must be one of {LEVELS}, got '
+                                f'{self.level!r}')
 
     @classmethod
     def options(cls) -> List[str]:
@@ -98,13 +99,13 @@ class EvalRun:
     def check(self, name: str, protocol: Protocol) -> None:
         """Refuse a protocol whose inputs the run lacks (one line naming them)."""
         if 'images' in protocol.needs and not self.images_source:
-            raise ValueError(f'the {name} protocol needs --images (unlabelled images)')
+            raise BadInputError(f'the {name} protocol needs --images (unlabelled images)')
         if 'labels' in protocol.needs and not (self.seg_root or self.seg_config):
-            raise ValueError(f'the {name} protocol needs a labelled set: --seg-root or '
-                             '--seg-config')
+            raise BadInputError(f'the {name} protocol needs a labelled set: --seg-root or '
+                                '--seg-config')
         if 'baseline' in protocol.needs and self.models['baseline'] is None:
-            raise ValueError(f'the {name} protocol needs held-out --images and a '
-                             'random-init baseline')
+            raise BadInputError(f'the {name} protocol needs held-out --images and a '
+                                'random-init baseline')
 
     def bar(self) -> Optional[Callable]:
         """A progress-bar wrapper of an iterable, or None."""
@@ -127,7 +128,8 @@ class EvalRun:
     # --- the labelled set --------------------------------------------------------------
     def labelled(self) -> Tuple[Pairs, Pairs, int, bool]:
         """``(train pairs, val pairs, num_classes, reduce_zero_label)``; without a dataset
-        config the class count is 1 + the largest label of any mask (full resolution)."""
+        config the class count is 1 + the largest label of any mask (full resolution), with a
+        warning when most ids below it never occur (:func:`~..seg_data.infer_num_classes`)."""
         return self.cache.get('labelled', self._labelled)
 
     def _labelled(self) -> Tuple[Pairs, Pairs, int, bool]:
@@ -139,15 +141,12 @@ class EvalRun:
             val_pairs = folder_pairs(self.seg_root, 'val')
             num_classes, reduce = None, False
         else:
-            raise ValueError('this protocol needs a labelled set: --seg-root or --seg-config')
+            raise BadInputError('this protocol needs a labelled set: --seg-root or --seg-config')
         if self.train_list:
             train_pairs = kept_in_list(train_pairs, self.train_list)
-        if num_classes is None:
-            largest, path = max((mask_max(m), m) for _, m in train_pairs + val_pairs)
-            if largest < 0:
-                raise ValueError(f'the masks of {self.seg_root!r} hold no labelled pixel')
-            num_classes = largest + 1
-            self.class_source = f'1 + the largest mask id: {largest} in {path!r}'
+        if num_classes is None:  # every protocol reads its class count here
+            num_classes, self.class_source = infer_num_classes(
+                [m for _, m in train_pairs + val_pairs], self.seg_root)
         else:
             self.class_source = f'the classes of {self.seg_config!r}'
         return train_pairs, val_pairs, num_classes, reduce
@@ -179,6 +178,6 @@ def kept_in_list(train_pairs: Pairs, train_list: str) -> Pairs:
              for line in open(train_list).read().splitlines() if line.strip()}
     kept = [p for p in train_pairs if osp.splitext(osp.basename(p[0]))[0] in names]
     if len(kept) != len(names):
-        raise ValueError(f'{train_list!r} names {len(names)} training images; '
-                         f'{len(kept)} of them are in the labelled set')
+        raise BadInputError(f'{train_list!r} names {len(names)} training images; '
+                            f'{len(kept)} of them are in the labelled set')
     return kept

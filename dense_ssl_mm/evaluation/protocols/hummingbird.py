@@ -33,8 +33,9 @@ from torch import Tensor
 
 from dense_ssl_mm.geometry.crop_boxes import TorchDraws, draw_crop_box
 from dense_ssl_mm.image_ops.color import ADJUST, jitter_ranges
-from dense_ssl_mm.image_ops.resize import resize_antialiased
+from dense_ssl_mm.image_ops.resize import crop_resize_with_mask
 from dense_ssl_mm.registry import PROTOCOLS
+from dense_ssl_mm.utils.errors import BadInputError
 from ..features import BATCH_SIZE, feature_fn
 from ..metrics.knn import cell_label_distribution, faiss_backend, transfer_labels
 from ..metrics.matching import matched_miou
@@ -56,12 +57,9 @@ def augment_pair(image: Tensor, mask: Tensor, size: int, gen: torch.Generator
     ``size x size``, then the four colour jitters."""
     box, _ = draw_crop_box(image.shape[-2], image.shape[-1], CROP_SCALE, CROP_RATIO,
                            TorchDraws(gen))
-    left, top, right, bottom = (int(v) for v in box)
-    crop = image[None, :, top:bottom, left:right].float()
-    out = resize_antialiased(crop, (size, size)).clamp(0, 255)
-    label = F.interpolate(mask[None, None, top:bottom, left:right].float(),
-                          size=(size, size), mode='nearest')[0, 0].to(mask.dtype)
-    bgr = out.flip(1)  # the jitter ops' default channel order
+    out, label = crop_resize_with_mask(image, mask, box, size)
+    label = label.to(mask.dtype)
+    bgr = out[None].flip(1)  # the jitter ops' default channel order
     # brightness, contrast, saturation, hue in that order, each with probability JITTER_PROB
     for adjust, (low, high) in zip(ADJUST, jitter_ranges((JITTER, ) * 4)):
         if float(torch.rand(1, generator=gen)) >= JITTER_PROB:
@@ -75,7 +73,7 @@ def soft_cell_labels(labels: Tensor, num_classes: int, grid: int) -> Tensor:
     one-hot of each cell's pixels (``H`` and ``W`` multiples of ``grid``)."""
     n, h, w = labels.shape
     if h % grid or w % grid:
-        raise ValueError(f'label maps of {h} x {w} do not split into {grid} x {grid} cells')
+        raise BadInputError(f'label maps of {h} x {w} do not split into {grid} x {grid} cells')
     pooled = cell_label_distribution(labels, num_classes, (grid, grid), ignore_as=0)
     return pooled.flatten(2).transpose(1, 2)
 
@@ -119,7 +117,7 @@ class PairReader:
         image = np.asarray(Image.open(image_path).convert('RGB'))
         mask = np.array(Image.open(mask_path))
         if mask.ndim != 2:
-            raise ValueError(f'mask {mask_path!r} is not a single-channel label map')
+            raise BadInputError(f'mask {mask_path!r} is not a single-channel label map')
         mask = mask.astype(np.int64)
         if self.reduce_zero_label:
             mask = reduce_zero(mask)
@@ -231,8 +229,8 @@ class Hummingbird(Protocol):
         val_feats = ev.features('val', self.level, self.size, HB_MEAN, HB_STD)
         stride = self.size // val_feats.shape[-1]
         if self.size % val_feats.shape[-1]:
-            raise ValueError(f'hummingbird: size {self.size} is not a multiple of the '
-                             f'{self.level} stride {stride}')
+            raise BadInputError(f'hummingbird: size {self.size} is not a multiple of the '
+                                f'{self.level} stride {stride}')
         fn = feature_fn(ev.model, self.level, HB_MEAN, HB_STD)
         memory, memory_labels = build_memory(
             fn, PairReader(train_pairs, reduce, num_classes), self.size, num_classes,

@@ -18,8 +18,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.geometry.crop_boxes import TorchDraws, draw_crop_box
-from dense_ssl_mm.image_ops.resize import resize_antialiased
+from dense_ssl_mm.image_ops.resize import crop_resize_with_mask
 from dense_ssl_mm.registry import PROTOCOLS
+from dense_ssl_mm.utils.errors import BadInputError
 from ..features import BATCH_SIZE, feature_fn
 from ..metrics.matching import matched_miou
 from ..probes.linear import LinearProbe, probe_step
@@ -31,13 +32,10 @@ from .hummingbird import CROP_RATIO, PairReader
 def _augment(image, mask, size: int, gen: torch.Generator):
     box, _ = draw_crop_box(image.shape[-2], image.shape[-1], (0.8, 1.0), CROP_RATIO,
                            TorchDraws(gen))
-    left, top, right, bottom = (int(v) for v in box)
-    img = resize_antialiased(image[None, :, top:bottom, left:right], (size, size))[0]
-    lab = F.interpolate(mask[None, None, top:bottom, left:right].float(),
-                        size=(size, size), mode='nearest')[0, 0]
+    img, lab = crop_resize_with_mask(image, mask, box, size)
     if float(torch.rand(1, generator=gen)) < 0.5:
         img, lab = img.flip(-1), lab.flip(-1)
-    return img.clamp(0, 255), lab.long()
+    return img, lab.long()
 
 
 @PROTOCOLS.register_module(name='linear')
@@ -68,8 +66,8 @@ class Linear(Protocol):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.resolution != 'full' and not str(self.resolution).isdigit():
-            raise ValueError(f"linear: resolution must be a number of pixels or 'full', got "
-                             f'{self.resolution!r}')
+            raise BadInputError(f"linear: resolution must be a number of pixels or 'full', got "
+                                f'{self.resolution!r}')
 
     def run(self, ev: EvalRun) -> Dict[str, object]:
         train_pairs, val_pairs, num_classes, reduce = ev.labelled()

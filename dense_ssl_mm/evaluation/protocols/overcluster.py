@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import PROTOCOLS
+from dense_ssl_mm.utils.errors import BadInputError
 from ..metrics.knn import faiss_backend
 from ..metrics.matching import matched_miou
 from .base import EvalRun, Protocol
@@ -80,7 +81,7 @@ def kmeans(x: Tensor, k: int, iters: int = 100, restarts: int = 5, seed: int = 0
     started from the same k-means++ seeds; its own random seeding falls into poor optima),
     ``'torch'`` or ``'auto'`` (faiss when installed)."""
     if k > x.shape[0]:
-        raise ValueError(f'k-means: {k} clusters for {x.shape[0]} points')
+        raise BadInputError(f'k-means: {k} clusters for {x.shape[0]} points')
     gen = torch.Generator().manual_seed(seed)
     faiss = faiss_backend(backend)
     if faiss is not None:
@@ -142,8 +143,8 @@ def overcluster(features: Tensor, labels: Tensor, num_classes: int,
     too_few = [k for k in (ks or ()) if k < num_classes]
     if too_few:
         source = f' ({class_source})' if class_source else ''
-        raise ValueError(f'overclustering needs K >= the {num_classes} classes{source}, got '
-                         f'{too_few[0]}')
+        raise BadInputError(f'overclustering needs K >= the {num_classes} classes{source}, got '
+                            f'{too_few[0]}')
     n, c, h, w = features.shape
     reduced = pca_reduce(features.permute(0, 2, 3, 1).reshape(-1, c), pca_dims)
     target = F.interpolate(labels[:, None].float(), size=(eval_size, eval_size),

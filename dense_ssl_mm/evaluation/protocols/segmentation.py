@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from dense_ssl_mm.registry import PROTOCOLS
+from dense_ssl_mm.utils.errors import BadInputError
 from ..metrics.knn import cell_label_distribution, transfer_labels
 from ..metrics.miou import IGNORE, miou
 from ..probes.linear import LinearProbe, probe_step
@@ -47,7 +48,7 @@ def knn_readout(train_feats: Tensor, train_labels: Tensor, val_feats: Tensor, ou
     keep = bank_labels.sum(1) > 0
     bank, bank_labels = bank[keep], bank_labels[keep] / bank_labels[keep].sum(1, keepdim=True)
     if bank.shape[0] == 0:
-        raise ValueError('no labelled pixel in the training set')
+        raise BadInputError('no labelled pixel in the training set')
     query = F.normalize(val_feats.permute(0, 2, 3, 1).reshape(-1, c), dim=1)
     scores = transfer_labels(bank, bank_labels, query, k, temperature, backend)
     scores = scores.reshape(n, h, w, num_classes).permute(0, 3, 1, 2)
@@ -72,8 +73,8 @@ def linear_readout(train_feats: Tensor, train_labels: Tensor, val_feats: Tensor,
     x_train, x_val = (train_feats - mean) / std, (val_feats - mean) / std
     present = torch.unique(train_labels[train_labels != IGNORE]).long()
     if present.numel() == 0 or int(present.max()) >= num_classes:
-        raise ValueError(f'training labels must hold classes in [0, {num_classes}), got '
-                         f'{present.tolist()}')
+        raise BadInputError(f'training labels must hold classes in [0, {num_classes}), got '
+                            f'{present.tolist()}')
     compact = torch.full((256, ), IGNORE, dtype=torch.long, device=train_labels.device)
     compact[present] = torch.arange(len(present), device=train_labels.device)
     probe = LinearProbe(train_feats.shape[1], len(present), seed, init_std=0.01)

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views, view_groups
+from dense_ssl_mm.utils.errors import BadInputError
 from ..teachers import EMATeacher, Teacher
 
 
@@ -59,13 +60,13 @@ class DenseAlgorithm(BaseModel):
         """
         for name, cfg in cfgs.items():
             if name in self.teachers or name == 'target':
-                raise ValueError(f'{type(self).__name__}: teacher name {name!r} is taken '
-                                 "(existing teachers and 'target', the built-in EMA teacher)")
+                raise BadInputError(f'{type(self).__name__}: teacher name {name!r} is taken '
+                                    "(existing teachers and 'target', the built-in EMA teacher)")
             teacher = MODELS.build(cfg) if isinstance(cfg, dict) else cfg
             if not isinstance(teacher, Teacher):
-                raise ValueError(f'{type(self).__name__}: teacher {name!r} must build a '
-                                 f'Teacher (EMATeacher, FrozenTeacher, SnapshotTeacher), got '
-                                 f'{type(teacher).__name__}')
+                raise BadInputError(f'{type(self).__name__}: teacher {name!r} must build a '
+                                    f'Teacher (EMATeacher, FrozenTeacher, SnapshotTeacher), got '
+                                    f'{type(teacher).__name__}')
             if hasattr(teacher, 'bind'):
                 teacher.bind(self)
             self.teachers[name] = teacher

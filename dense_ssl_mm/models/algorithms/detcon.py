@@ -8,6 +8,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_number
 from ..utils import cell_segments, pool_segments, sample_segments
 from .base import DenseAlgorithm
@@ -33,11 +34,11 @@ class DetConMixin(SeededSampling):
         """Per view: ``(N, H*W)`` cell segments and ``(N, num_masks)`` drawn ids."""
         masks = geometry.get('masks')
         if masks is None:
-            raise ValueError(f'{type(self).__name__} needs each view\'s segment mask (the '
-                             "per-view datum 'masks': LoadFHMask before and MasksToViews after "
-                             'MultiViewTransform in the pipeline)')
+            raise BadInputError(f'{type(self).__name__} needs each view\'s segment mask (the '
+                                "per-view datum 'masks': LoadFHMask before and MasksToViews after "
+                                'MultiViewTransform in the pipeline)')
         if len(feats) != 2:
-            raise ValueError(f'{type(self).__name__} contrasts two views, got {len(feats)}')
+            raise BadInputError(f'{type(self).__name__} contrasts two views, got {len(feats)}')
         generator = self.sampling_generator(feats[0].device)
         cells = [cell_segments(m, tuple(f.shape[-2:])) for m, f in zip(masks, feats)]
         ids = [sample_segments(c, self.num_masks, generator) for c in cells]

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_choice
 from .base import DenseAlgorithm
 
@@ -52,8 +53,8 @@ class Distill(DenseAlgorithm):
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         super().__init__(backbone, adapter, data_preprocessor, init_cfg, teachers=teachers)
         if teacher not in self.teachers:
-            raise ValueError(f'Distill: teacher {teacher!r} is not among the teachers '
-                             f'{sorted(self.teachers)}')
+            raise BadInputError(f'Distill: teacher {teacher!r} is not among the teachers '
+                                f'{sorted(self.teachers)}')
         self.teacher_name = teacher
         self.teacher_index, self.student_index = int(teacher_index), int(student_index)
         self.resample = check_choice('Distill', 'resample', resample, RESAMPLE)
@@ -85,7 +86,7 @@ class Distill(DenseAlgorithm):
         targets = [pick_map(teacher(v), self.teacher_index) for v in views]
         students = [self.student_map(v, t.shape[-2:]) for v, t in zip(views, targets)]
         if students[0].shape[1] != targets[0].shape[1]:
-            raise ValueError(f'Distill: the adapter gives {students[0].shape[1]} channels but '
-                             f'the teacher {self.teacher_name!r} {targets[0].shape[1]}; set the '
-                             "adapter's out_channels to the teacher's width")
+            raise BadInputError(f'Distill: the adapter gives {students[0].shape[1]} channels but '
+                                f'the teacher {self.teacher_name!r} {targets[0].shape[1]}; set the '
+                                "adapter's out_channels to the teacher's width")
         return self.head.loss(students, targets, data_samples)

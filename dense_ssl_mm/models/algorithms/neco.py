@@ -10,6 +10,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, view_groups
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_number
 from ..utils.queue import ReferenceQueue
 from ..utils.region_align import align_shared_regions
@@ -91,8 +92,8 @@ class NeCo(SeededSampling, MomentumAlgorithm):
         self.init_sampling(sampling_seed)
         convs = [m for m in self.neck.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
         if not convs:
-            raise ValueError(f'NeCo: the neck {type(self.neck).__name__} has no convolution or '
-                             'linear layer to read its output width from')
+            raise BadInputError(f'NeCo: the neck {type(self.neck).__name__} has no convolution or '
+                                'linear layer to read its output width from')
         width = getattr(convs[-1], 'out_channels', getattr(convs[-1], 'out_features', None))
         self.reference_queue = ReferenceQueue(num_global, queue_size, width)
         self.build_targets()
@@ -147,10 +148,10 @@ class NeCo(SeededSampling, MomentumAlgorithm):
         num_views, n = boxes.shape[:2]
         g, k = self.num_global, self.roi_size
         if sizes[0] < g or sum(sizes) != num_views:
-            raise ValueError(f'NeCo needs its {g} global views first, in one size group; got '
-                             f'view groups {sizes} for {num_views} views of geometry')
+            raise BadInputError(f'NeCo needs its {g} global views first, in one size group; got '
+                                f'view groups {sizes} for {num_views} views of geometry')
         if num_views <= g:
-            raise ValueError(f'NeCo needs views besides its {g} global ones, got {num_views}')
+            raise BadInputError(f'NeCo needs views besides its {g} global ones, got {num_views}')
         global_boxes = boxes[:g].transpose(0, 1)  # [N, G, 4]
         student, start = [], 0  # per group [V_g, N, G, D, k, k]
         for group in groups:

@@ -6,6 +6,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views
+from dense_ssl_mm.utils.errors import BadInputError
 from .momentum import MomentumAlgorithm
 
 
@@ -41,8 +42,8 @@ class PixPro(MomentumAlgorithm):
         self.head = MODELS.build(head)
         instance = (instance_neck, instance_predictor, instance_head)
         if any(c is not None for c in instance) and not all(c is not None for c in instance):
-            raise ValueError('the instance branch needs instance_neck, instance_predictor and '
-                             'instance_head together')
+            raise BadInputError('the instance branch needs instance_neck, instance_predictor and '
+                                'instance_head together')
         self.with_instance = instance_neck is not None
         if self.with_instance:
             self.instance_neck = MODELS.build(instance_neck)

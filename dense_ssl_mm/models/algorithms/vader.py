@@ -7,6 +7,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_number
 from ..losses import QueueInfoNCELoss
 from ..matchers import gather_keys
@@ -43,8 +44,9 @@ class VADeR(SeededSampling, MomentumAlgorithm):
         check_number('VADeR', 'queue_size', queue_size, 1, integer=True)
         self.head = MODELS.build(head)
         if not isinstance(self.head.loss_module, QueueInfoNCELoss):
-            raise ValueError(f'VADeR needs a DenseContrastHead with QueueInfoNCELoss (its '
-                             f'negatives are a queue), got {type(self.head.loss_module).__name__}')
+            raise BadInputError(f'VADeR needs a DenseContrastHead with QueueInfoNCELoss (its '
+                                f'negatives are a queue), got '
+                                f'{type(self.head.loss_module).__name__}')
         self.queue = FeatureQueue(queue_size, neck.get('out_channels', 128))
         self.init_sampling(sampling_seed)
         self.build_targets()

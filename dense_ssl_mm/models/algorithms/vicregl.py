@@ -6,6 +6,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData, Views, split_views, view_groups
+from dense_ssl_mm.utils.errors import BadInputError
 from ..heads.dense_contrast_head import resolve_pairs
 from .base import DenseAlgorithm
 
@@ -57,8 +58,8 @@ class VICRegL(DenseAlgorithm):
         names = [self.global_loss.name, self.feature_head.loss_module.name,
                  self.location_head.loss_module.name]
         if len(set(names)) < 3:
-            raise ValueError(f'VICRegL: the global and the two local losses need three '
-                             f'different names (their loss.name), got {names}')
+            raise BadInputError(f'VICRegL: the global and the two local losses need three '
+                                f'different names (their loss.name), got {names}')
         resolve_pairs(pairs, (2, ))  # a bad rule fails here, not at the first step
         self.pairs = pairs
 

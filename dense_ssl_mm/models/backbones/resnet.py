@@ -17,6 +17,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.errors import BadInputError, BadInputKeyError, BadInputTypeError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
 
@@ -171,20 +172,20 @@ class ResNet(BaseModule):
         unsupported = {k: v for k, v in unsupported.items()
                        if not (k in ('dcn', 'plugins', 'pretrained') and v is None)}
         if unsupported:
-            raise TypeError(
+            raise BadInputTypeError(
                 f'{owner}: {sorted(unsupported)} not supported by the ops-free ResNet (dcn and '
                 f'plugins need mmcv.ops): use type="mmdet.ResNet" with a compiled mmcv')
         if depth not in self.arch_settings:
-            raise KeyError(f'{owner}: depth must be one of {sorted(self.arch_settings)}, '
-                           f'got {depth!r}')
+            raise BadInputKeyError(f'{owner}: depth must be one of {sorted(self.arch_settings)}, '
+                                   f'got {depth!r}')
         check_number(owner, 'num_stages', num_stages, 1, 4, integer=True)
         check_choice(owner, 'style', style, ('pytorch', 'caffe'))
         if len(strides) != num_stages or len(dilations) != num_stages:
-            raise ValueError(f'{owner}: strides {tuple(strides)} and dilations '
-                             f'{tuple(dilations)} need one entry per stage ({num_stages})')
+            raise BadInputError(f'{owner}: strides {tuple(strides)} and dilations '
+                                f'{tuple(dilations)} need one entry per stage ({num_stages})')
         if not out_indices or max(out_indices) >= num_stages or min(out_indices) < 0:
-            raise ValueError(f'{owner}: out_indices must lie in [0, {num_stages - 1}], got '
-                             f'{tuple(out_indices)}')
+            raise BadInputError(f'{owner}: out_indices must lie in [0, {num_stages - 1}], got '
+                                f'{tuple(out_indices)}')
         check_number(owner, 'frozen_stages', frozen_stages, -1, num_stages, integer=True)
         block, stage_blocks = self.arch_settings[depth]
         block_init_cfg = None

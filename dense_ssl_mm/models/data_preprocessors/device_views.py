@@ -16,7 +16,7 @@ from .view_ops import gaussian_blur, grayscale, solarize, where_views
 
 
 class DeviceViewMaker:
-    """Make V >= 2 views per image (each from its own CPU view pipeline), batched on the
+    """Make V >= 1 views per image (each from its own CPU view pipeline), batched on the
     images' device; views of one size are stacked, one stack per size group.
 
     Same parameter distributions as the CPU pipeline it was made from (crop area / ratio
@@ -25,7 +25,7 @@ class DeviceViewMaker:
     original-image pixels as :class:`MultiViewTransform` records it.
 
     Args:
-        view_pipelines: The two CPU view pipelines (lists of transform configs).
+        view_pipelines: The CPU view pipelines (lists of transform configs), one per view.
         min_overlap_area: As :class:`MultiViewTransform`'s: every later view's crop shares
             at least this many pixels with the first (VADeR), else it is the first view's box.
         seed: Seed of the generator; None draws one from torch's global generator at the
@@ -35,8 +35,8 @@ class DeviceViewMaker:
 
     def __init__(self, view_pipelines: Sequence[Sequence[dict]],
                  min_overlap_area: Optional[float] = None, seed: Optional[int] = None):
-        if len(view_pipelines) < 2:
-            raise ValueError(f'device views need >= 2 view pipelines, got {len(view_pipelines)}')
+        if len(view_pipelines) < 1:
+            raise ValueError('device views need at least one view pipeline, got none')
         self.views = [ViewSpec.from_pipeline(p) for p in view_pipelines]
         for k, view in enumerate(self.views):
             if not view.crop.antialias:

@@ -6,6 +6,7 @@ from mmengine.model import BaseDataPreprocessor
 
 from dense_ssl_mm.registry import MODELS
 from dense_ssl_mm.structures import ViewData
+from dense_ssl_mm.utils.errors import BadInputError
 from .device_views import DeviceViewMaker
 
 
@@ -39,7 +40,7 @@ class ViewDataPreprocessor(BaseDataPreprocessor):
                  device_views: Optional[dict] = None) -> None:
         super().__init__(non_blocking=non_blocking)
         if len(mean) != len(std):
-            raise ValueError(f'mean has {len(mean)} values but std has {len(std)}')
+            raise BadInputError(f'mean has {len(mean)} values but std has {len(std)}')
         self.register_buffer('mean', torch.tensor(mean).view(1, 1, -1, 1, 1), False)
         self.register_buffer('std', torch.tensor(std).view(1, 1, -1, 1, 1), False)
         self.bgr_to_rgb = bgr_to_rgb

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS, TASK_UTILS
 from dense_ssl_mm.structures import ViewData
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_choice
 from ..losses import Objective
 from ..matchers import Direction, MatchContext, Matches
@@ -77,15 +78,15 @@ class DenseContrastHead(BaseModule):
         self.matcher = None if matcher is None else TASK_UTILS.build(matcher)
         self.loss_module = MODELS.build(loss)
         if not isinstance(self.loss_module, Objective):
-            raise ValueError(f'DenseContrastHead: loss must build an Objective (a loss of '
-                             f'models/losses), got {type(self.loss_module).__name__}')
+            raise BadInputError(f'DenseContrastHead: loss must build an Objective (a loss of '
+                                f'models/losses), got {type(self.loss_module).__name__}')
         if isinstance(pairs, str):
             check_choice('DenseContrastHead', 'pairs', pairs, PAIR_RULES)
         else:
             pairs = tuple((int(a), int(b)) for a, b in pairs)
             if not pairs or any(min(a, b) < 0 for a, b in pairs):
-                raise ValueError(f'DenseContrastHead: pairs must be non-empty (query, key) '
-                                 f'view indices >= 0, got {pairs}')
+                raise BadInputError(f'DenseContrastHead: pairs must be non-empty (query, key) '
+                                    f'view indices >= 0, got {pairs}')
         self.pairs = pairs
         self.reduction = check_choice('DenseContrastHead', 'reduction', reduction,
                                       ('sum', 'mean'))
@@ -184,6 +185,6 @@ def resolve_pairs(pairs: Union[str, Sequence[Direction]],
     else:
         out = tuple(pairs)
     if not out or max(max(p) for p in out) >= num_views:
-        raise ValueError(f'view pairs {pairs!r} need more views than the batch has '
-                         f'({num_views}, in size groups {tuple(groups)})')
+        raise BadInputError(f'view pairs {pairs!r} need more views than the batch has '
+                            f'({num_views}, in size groups {tuple(groups)})')
     return out

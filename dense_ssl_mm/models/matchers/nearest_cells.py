@@ -7,6 +7,7 @@ from torch import Tensor
 
 from dense_ssl_mm.geometry.correspondence import cell_centers
 from dense_ssl_mm.registry import TASK_UTILS
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_number
 from .matches import MatchContext, PointPairs, TwoWayPairs
 
@@ -42,8 +43,8 @@ def _check_counts(owner: str, num_matches) -> Tuple[Optional[int], Optional[int]
     if num_matches is None:
         return None, None
     if len(num_matches) != 2:
-        raise ValueError(f'{owner}: num_matches must be (forward, backward) or None, got '
-                         f'{num_matches}')
+        raise BadInputError(f'{owner}: num_matches must be (forward, backward) or None, got '
+                            f'{num_matches}')
     return tuple(None if k is None else check_number(owner, 'num_matches', k, 1, integer=True)
                  for k in num_matches)
 

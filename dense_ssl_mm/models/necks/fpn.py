@@ -14,6 +14,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
 EXTRA_SOURCES = ('on_input', 'on_lateral', 'on_output')
@@ -62,14 +63,15 @@ class FPN(BaseModule):
         if end_level in (-1, num_ins - 1):
             self.backbone_end_level = num_ins
             if num_outs < num_ins - start_level:
-                raise ValueError(f'{owner}: num_outs {num_outs} is fewer than the '
-                                 f'{num_ins - start_level} levels from start_level {start_level}')
+                raise BadInputError(f'{owner}: num_outs {num_outs} is fewer than the '
+                                    f'{num_ins - start_level} levels from start_level '
+                                    f'{start_level}')
         else:
             check_number(owner, 'end_level', end_level, start_level, num_ins - 1, integer=True)
             self.backbone_end_level = end_level + 1
             if num_outs != end_level - start_level + 1:
-                raise ValueError(f'{owner}: num_outs {num_outs} must equal end_level - '
-                                 f'start_level + 1 = {end_level - start_level + 1}')
+                raise BadInputError(f'{owner}: num_outs {num_outs} must equal end_level - '
+                                    f'start_level + 1 = {end_level - start_level + 1}')
         if add_extra_convs is True:
             add_extra_convs = 'on_input'
         if add_extra_convs:

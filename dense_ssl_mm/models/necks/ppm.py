@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_choice, check_number
 
 
@@ -47,7 +48,7 @@ class PixelPropagationModule(BaseModule):
                 nn.Conv2d(channels, channels, 1), build_norm_layer(norm_cfg, channels)[1],
                 nn.ReLU(inplace=True), nn.Conv2d(channels, channels, 1))
         else:
-            raise ValueError(
+            raise BadInputError(
                 f'num_transform_layers must be 0, 1 or 2, got {num_transform_layers}')
         self.gamma = gamma
         self.clamp_value = clamp_value

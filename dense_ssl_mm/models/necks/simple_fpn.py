@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_number
 
 
@@ -44,7 +45,7 @@ class SimpleFeaturePyramid(BaseModule):
         super().__init__(init_cfg=init_cfg)
         check_number('SimpleFeaturePyramid', 'in_channels', in_channels, 1, integer=True)
         if num_outs < len(scales):
-            raise ValueError(f'SimpleFeaturePyramid: num_outs {num_outs} < {len(scales)} scales')
+            raise BadInputError(f'SimpleFeaturePyramid: num_outs {num_outs} < {len(scales)} scales')
         self.in_index, self.num_outs = in_index, num_outs
         self.in_stride = check_number('SimpleFeaturePyramid', 'in_stride', in_stride, 1,
                                       integer=True)
@@ -63,7 +64,7 @@ class SimpleFeaturePyramid(BaseModule):
             elif scale == 0.5:
                 layers, width = [nn.MaxPool2d(2, 2)], in_channels
             else:
-                raise ValueError(f'SimpleFeaturePyramid: scale {scale} is not 4, 2, 1 or 0.5')
+                raise BadInputError(f'SimpleFeaturePyramid: scale {scale} is not 4, 2, 1 or 0.5')
             layers += [nn.Conv2d(width, out_channels, 1, bias=False), LayerNorm2d(out_channels),
                        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
                        LayerNorm2d(out_channels)]

@@ -6,6 +6,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
+from dense_ssl_mm.utils.errors import BadInputError
 from .base import Teacher, deterministic_copy, ema_update_
 
 
@@ -29,7 +30,7 @@ class EMATeacher(Teacher):
     def __init__(self, modules: Sequence[str] = ('backbone', 'neck')) -> None:
         super().__init__()
         if not modules:
-            raise ValueError('EMATeacher needs at least one online module name, got none')
+            raise BadInputError('EMATeacher needs at least one online module name, got none')
         self.module_names = tuple(modules)
         self.register_buffer('momentum_steps', torch.zeros((), dtype=torch.long))
         self._online: Optional[Tuple[nn.Module, ...]] = None
@@ -40,8 +41,8 @@ class EMATeacher(Teacher):
         missing = [n for n in self.module_names
                    if not isinstance(getattr(model, n, None), nn.Module)]
         if missing:
-            raise ValueError(f'EMATeacher: {type(model).__name__} has no online module '
-                             f'{missing}; give modules= names of its submodules')
+            raise BadInputError(f'EMATeacher: {type(model).__name__} has no online module '
+                                f'{missing}; give modules= names of its submodules')
         for name in self.module_names:
             setattr(self, name, deterministic_copy(getattr(model, name)).requires_grad_(False))
         # plain tuple in __dict__: the online modules are not submodules of the teacher

@@ -7,8 +7,9 @@ from mmengine.logging import print_log
 from torch import Tensor
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
-from ..utils.strict_pretrained import fit_report
+from dense_ssl_mm.utils.checkpoint import read_weights
+from dense_ssl_mm.utils.errors import BadInputError
+from ..utils.strict_pretrained import fit_report, fit_summary
 from .base import Teacher, parameters_to_buffers
 
 
@@ -28,10 +29,11 @@ class FrozenTeacher(Teacher):
 
     The modules are built from their own configs (``backbone``, optional ``neck``), with the
     backbone's own ``init_cfg`` (e.g. a DINOv2 file for :class:`ViT`) applied at build time,
-    then ``checkpoint`` (if given) loaded strictly (a Runner checkpoint or a flat state dict;
-    ``prefix`` selects e.g. ``'backbone.'``). The teacher then has no parameters (its
-    weights are buffers, :func:`parameters_to_buffers`): it is in no optimizer and gets no
-    gradient; it runs in eval mode without autograd.
+    then ``checkpoint`` (if given) loaded strictly (any file
+    :func:`~dense_ssl_mm.utils.checkpoint.read_weights` reads: a Runner checkpoint, a flat
+    state dict, ``.safetensors``, a DDP save; ``prefix`` selects e.g. ``'backbone.'``). The
+    teacher then has no parameters (its weights are buffers, :func:`parameters_to_buffers`):
+    it is in no optimizer and gets no gradient; it runs in eval mode without autograd.
 
     Checkpoints: with ``store_weights=False`` (default) a training checkpoint holds no tensor
     of the teacher, only its sources (paths and SHA-256 of the files its weights came from,
@@ -83,27 +85,31 @@ class FrozenTeacher(Teacher):
             self._register_load_state_dict_pre_hook(_fill_own_tensors, with_module=True)
 
     def _load(self, path: str, prefix: Optional[str]) -> None:
-        state = load_local_checkpoint(path, map_location='cpu')
-        if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
-            state = state['state_dict']
-        if not isinstance(state, dict):
-            raise ValueError(f'FrozenTeacher: {path!r} holds no state dict')
+        try:  # the one reader of weight files (safetensors, DDP saves, Runner checkpoints)
+            state, notes = read_weights(path, map_location='cpu')
+        except BadInputError as err:
+            raise type(err)(f'FrozenTeacher: {err}') from None
         if prefix is not None:
             state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
             if not state:
-                raise ValueError(f'FrozenTeacher: {path!r} has no tensor under {prefix!r}')
-            target = self.backbone
+                raise BadInputError(f'FrozenTeacher: {path!r} has no tensor under {prefix!r}')
+            state = {f'backbone.{k}': v for k, v in state.items()}
+            names = ('backbone', )
         else:
-            target = self
-        report = fit_report(target.state_dict(), state)
-        if report['missing'] or report['unexpected'] or report['mismatched']:
-            raise ValueError(
-                f"FrozenTeacher: {path!r} does not fit the teacher: {len(report['missing'])} "
-                f"missing {report['missing'][:3]}, {len(report['unexpected'])} unexpected "
-                f"{report['unexpected'][:3]}, {len(report['mismatched'])} of another shape "
-                f"{report['mismatched'][:3]}")
-        target.load_state_dict(state)
-        print_log(f'FrozenTeacher: loaded {len(state)} tensors from {path}', logger='current')
+            names = self.module_names
+        # the modules' own state dicts (this teacher's extra state is not yet set up here)
+        own = {f'{name}.{k}': v for name in names
+               for k, v in getattr(self, name).state_dict().items()}
+        misfit = fit_summary(fit_report(own, state))
+        if misfit:
+            raise BadInputError(f'FrozenTeacher: {path!r} does not fit the teacher: {misfit}')
+        for name in names:
+            start = f'{name}.'
+            getattr(self, name).load_state_dict(
+                {k[len(start):]: v for k, v in state.items() if k.startswith(start)})
+        read = f' ({"; ".join(notes)})' if notes else ''
+        print_log(f'FrozenTeacher: loaded {len(state)} tensors from {path}{read}',
+                  logger='current')
 
     def get_extra_state(self) -> dict:
         return dict(sources=dict(self.sources), store_weights=self.store_weights)
@@ -117,7 +123,7 @@ class FrozenTeacher(Teacher):
             if now is None and osp.isfile(path):
                 now = file_sha256(path)
             if now != digest:
-                raise ValueError(
+                raise BadInputError(
                     f'FrozenTeacher: the checkpoint was trained with teacher file {path!r} of '
                     f'SHA-256 {digest[:12]}..., but that file now has '
                     f'{"none (missing)" if now is None else now[:12] + "..."}; restore the '

@@ -5,8 +5,10 @@ import torch
 import torch.nn as nn
 
 from dense_ssl_mm.registry import MODELS
-from dense_ssl_mm.utils.checkpoint import load_local_checkpoint
+from dense_ssl_mm.utils.checkpoint import read_weights
+from dense_ssl_mm.utils.errors import BadInputError
 from dense_ssl_mm.utils.validation import check_number
+from ..utils.strict_pretrained import fit_report, fit_summary
 from .base import Teacher, deterministic_copy, parameters_to_buffers
 
 
@@ -24,8 +26,9 @@ class SnapshotTeacher(Teacher):
     parameters: in no optimizer, no gradient), saved in checkpoints, so a resumed run
     continues with the same snapshot and refreshes at the same iterations.
 
-    With ``checkpoint`` the snapshot is loaded from a file instead (the tensors of the
-    modules under ``prefix``, e.g. ``'target_'`` reads ``target_backbone.*`` into
+    With ``checkpoint`` the snapshot is loaded from a file instead (any file
+    :func:`~dense_ssl_mm.utils.checkpoint.read_weights` reads; the tensors of the modules
+    under ``prefix``, e.g. ``'target_'`` reads ``target_backbone.*`` into
     ``backbone``) and is refreshed only if ``every`` is set.
 
     Args:
@@ -44,7 +47,7 @@ class SnapshotTeacher(Teacher):
                  prefix: str = '') -> None:
         super().__init__()
         if not modules:
-            raise ValueError('SnapshotTeacher needs at least one module name, got none')
+            raise BadInputError('SnapshotTeacher needs at least one module name, got none')
         self.module_names = tuple(modules)
         self.source = str(source)
         self.at = None if checkpoint is not None else check_number(
@@ -60,13 +63,13 @@ class SnapshotTeacher(Teacher):
         missing = [n for n in self.module_names
                    if not isinstance(getattr(model, n, None), nn.Module)]
         if missing:
-            raise ValueError(f'SnapshotTeacher: {type(model).__name__} has no online module '
-                             f'{missing}')
+            raise BadInputError(f'SnapshotTeacher: {type(model).__name__} has no online module '
+                                f'{missing}')
         teachers = getattr(model, 'teachers', {})
         if self.source not in ('online', 'target') and self.source not in teachers:
-            raise ValueError(f"SnapshotTeacher: source {self.source!r} is neither 'online', "
-                             f"'target' (a momentum method's EMA) nor a teacher of "
-                             f'{type(model).__name__} (built before this one)')
+            raise BadInputError(f"SnapshotTeacher: source {self.source!r} is neither 'online', "
+                                f"'target' (a momentum method's EMA) nor a teacher of "
+                                f'{type(model).__name__} (built before this one)')
         for name in self.module_names:
             copy = deterministic_copy(getattr(model, name))
             setattr(self, name, parameters_to_buffers(copy))
@@ -81,23 +84,29 @@ class SnapshotTeacher(Teacher):
             names = [f'target_{n}' for n in self.module_names]
             missing = [n for n in names if not hasattr(model, n)]
             if missing:
-                raise ValueError(f"SnapshotTeacher: source 'target' but "
-                                 f'{type(model).__name__} has no {missing}')
+                raise BadInputError(f"SnapshotTeacher: source 'target' but "
+                                    f'{type(model).__name__} has no {missing}')
             return [getattr(model, n) for n in names]
         owner = model.teachers[self.source]
         return [getattr(owner, n) for n in self.module_names]
 
     def _load_file(self) -> None:
-        state = load_local_checkpoint(self.checkpoint, map_location='cpu')
-        if isinstance(state, dict) and isinstance(state.get('state_dict'), dict):
-            state = state['state_dict']
+        try:  # the one reader of weight files (safetensors, DDP saves, Runner checkpoints)
+            state, _ = read_weights(self.checkpoint, map_location='cpu')
+        except BadInputError as err:
+            raise type(err)(f'SnapshotTeacher: {err}') from None
         for name in self.module_names:
             start = f'{self.prefix}{name}.'
             part = {k[len(start):]: v for k, v in state.items() if k.startswith(start)}
             if not part:
-                raise ValueError(f'SnapshotTeacher: {self.checkpoint!r} has no tensor under '
-                                 f'{start!r}')
-            getattr(self, name).load_state_dict(part)
+                raise BadInputError(f'SnapshotTeacher: {self.checkpoint!r} has no tensor under '
+                                    f'{start!r}')
+            module = getattr(self, name)
+            misfit = fit_summary(fit_report(module.state_dict(), part))
+            if misfit:
+                raise BadInputError(f'SnapshotTeacher: {self.checkpoint!r} does not fit {name}: '
+                                    f'{misfit}')
+            module.load_state_dict(part)
 
     def due(self, iteration: int) -> bool:
         """Whether the start of ``iteration`` takes a snapshot."""

@@ -27,6 +27,16 @@ def fit_report(own: Dict[str, Tensor], loaded: Dict[str, Tensor],
                     if k in loaded and tuple(loaded[k].shape) != tuple(own[k].shape)])
 
 
+def fit_summary(report: Dict[str, list], shown: int = 3) -> Optional[str]:
+    """A :func:`fit_report` as one phrase (``'N missing [...], N unexpected [...], N of
+    another shape [...]'``, ``shown`` names of each), or None when the weights fit."""
+    if not (report['missing'] or report['unexpected'] or report['mismatched']):
+        return None
+    return (f"{len(report['missing'])} missing {report['missing'][:shown]}, "
+            f"{len(report['unexpected'])} unexpected {report['unexpected'][:shown]}, "
+            f"{len(report['mismatched'])} of another shape {report['mismatched'][:shown]}")
+
+
 @WEIGHT_INITIALIZERS.register_module(name='StrictPretrained')
 class StrictPretrainedInit(PretrainedInit):
     """mmengine's ``Pretrained`` init, except that weights which do not fit are an error.
