@@ -89,3 +89,21 @@ def test_the_base_names_and_weights_parts_by_hand():
         Parts(loss_weight=-1)
     with pytest.raises(ValueError, match=r"Nameless: name must be lower case .*got ''"):
         type('Nameless', (Objective, ), {})()
+
+
+def test_instance_consistency_by_hand():
+    """``-2 * mean cos``: rows at cos 1 and -1 give 0; equal rows give the floor -2; a head
+    with ``pairs='symmetric'`` sums both directions (floor -4)."""
+    from dense_ssl_mm.models.heads import DenseContrastHead
+    from dense_ssl_mm.models.losses import instance_consistency_loss
+    from dense_ssl_mm.structures import ViewData
+    p = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    z = torch.tensor([[2.0, 0.0], [0.0, -3.0]])
+    assert float(instance_consistency_loss(p, z)) == 0.0
+    assert float(instance_consistency_loss(p, 5 * p)) == pytest.approx(-2.0)
+    head = DenseContrastHead(matcher=None, loss=dict(type='InstanceConsistencyLoss',
+                                                     loss_weight=0.5))
+    geometry = ViewData(boxes=torch.zeros(2, 2, 4), flips=torch.zeros(2, 2, dtype=torch.bool))
+    out = head.loss([p, z], [z, p], geometry)
+    # pairs (0, 1): cos(p, p) = 1 -> -2; (1, 0): cos(z, z) = 1 -> -2; times 0.5
+    assert out == {'loss_instance': torch.tensor(-2.0)}
