@@ -104,7 +104,14 @@ def strict_downstream_load(backbone_cfg: dict, exported: str) -> None:
     assert not report.missing_keys and not report.unexpected_keys
 
 
-@pytest.mark.parametrize('config', [osp.basename(p) for p in DEMOS])
+#: The demo whose contract the quick tier (``-m "not slow"``) runs; the others are ``slow``
+#: (20 to 65 s each on 2 cores) and run in the full suite and CI.
+QUICK_DEMO = 'pixpro_r18_demo.py'
+
+
+@pytest.mark.parametrize('config', [
+    pytest.param(osp.basename(p), marks=() if osp.basename(p) == QUICK_DEMO else pytest.mark.slow)
+    for p in DEMOS])
 def test_demo_config_contract(config, tmp_path):
     torch.set_num_threads(1)
     path = osp.join(REPO, 'configs', 'demo', config)

@@ -45,6 +45,7 @@ def test_cache_round_trip_resume_and_parameters(tmp_path):
                    on_missing='raise')(dict(img=cv2.imread(paths[0]), img_path=paths[0]))
 
 
+@pytest.mark.slow
 def test_tool_writes_and_reports(tmp_path):
     images = tmp_path / 'photos'
     images.mkdir()
@@ -69,6 +70,7 @@ def one_line(proc, expected):
     assert expected in lines[-1], proc.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_camera_extensions_get_masks(tmp_path):
     images = tmp_path / 'photos'
     images.mkdir()
@@ -82,6 +84,7 @@ def test_camera_extensions_get_masks(tmp_path):
                                                        min_size=50))
 
 
+@pytest.mark.slow
 def test_temp_files_of_a_killed_run_are_swept_by_the_next(tmp_path):
     import socket
     import time
@@ -112,6 +115,7 @@ def test_temp_files_of_a_killed_run_are_swept_by_the_next(tmp_path):
                            'fh_masks.json', 'rocket.jpg.png'])
 
 
+@pytest.mark.slow
 def test_other_parameters_end_in_one_line_via_the_tool_and_via_training(tmp_path):
     images = tmp_path / 'photos'
     images.mkdir()
@@ -131,6 +135,7 @@ def test_other_parameters_end_in_one_line_via_the_tool_and_via_training(tmp_path
     one_line(proc, reason.replace(f'{images}_fh_masks', 'work_dirs/demo_fh_masks'))
 
 
+@pytest.mark.slow
 def test_a_cache_without_its_parameters_is_refused_by_the_tool_and_warned_once(tmp_path):
     from mmengine.logging import MMLogger
     images = tmp_path / 'photos'

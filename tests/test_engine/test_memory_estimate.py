@@ -33,6 +33,7 @@ def demo(name='pixpro_r18_demo'):
 
 @pytest.mark.parametrize('name, batch', [('pixpro_r18_demo', 8), ('vader_r18_fpn_demo', 4),
                                          ('densecl_r18_demo', 8)])
+@pytest.mark.slow
 def test_estimate_equals_the_allocator_peak_of_a_real_step(name, batch):
     cfg, (model, optim_wrapper) = demo(name)
     data = synthetic_data(batch, config_view_size(cfg))
@@ -43,6 +44,7 @@ def test_estimate_equals_the_allocator_peak_of_a_real_step(name, batch):
     assert estimate['step'] >= estimate['first_step'] * 0.99  # optimizer state now present
 
 
+@pytest.mark.slow
 def test_estimate_grows_with_the_batch_and_counts_the_model():
     cfg, (model, optim_wrapper) = demo()
     small = estimate_step_memory(model, optim_wrapper, synthetic_data(4, 128))

@@ -27,6 +27,7 @@ class CrashAfterIter(Hook):
             raise SimulatedCrash(f'crash after iteration {self.after_iter}')
 
 
+@pytest.mark.slow
 def test_neco_resume_continues_exactly(tmp_path):
     """NeCo from a DINOv2-layout file: student, teacher, both reference queues, the seeded
     draws (references, pushed patches, drop path), the lr, weight-decay and momentum

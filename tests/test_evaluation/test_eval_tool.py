@@ -35,6 +35,7 @@ def tiny_eval_model():
     return build_eval_model(cfg, seed=0)
 
 
+@pytest.mark.slow
 def test_folder_layout_and_mmseg_config_give_the_same_miou(tmp_path, tiny_voc):
     folder = tmp_path / 'folder'
     shutil.copytree(osp.join(tiny_voc, 'JPEGImages'), folder / 'images')
@@ -74,6 +75,7 @@ def test_same_seed_same_numbers(tmp_path):
     assert runs[0] == runs[1] and runs[0] != runs[2]
 
 
+@pytest.mark.slow
 def test_eval_tool_writes_metrics_pictures_and_a_summary(tmp_path):
     ckpt = tmp_path / 'tv.pth'
     import torchvision

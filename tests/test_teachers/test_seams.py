@@ -52,6 +52,7 @@ class RecordLosses(Hook):
         self.records.append({k: float(v) for k, v in outputs.items()})
 
 
+@pytest.mark.slow
 def test_frozen_vit_teacher_trains_a_resnet_student(tmp_path, vit_file):
     torch.set_num_threads(1)
     cfg = seam_cfg('distill_vit-s16_to_r18_demo.py', tmp_path, 3, vit_file)
@@ -104,6 +105,7 @@ def ema_cfg(work_dir, max_iters):
     return cfg
 
 
+@pytest.mark.slow
 def test_ema_teacher_in_teachers_resumes_exactly(tmp_path):
     torch.set_num_threads(1)
     straight = Runner.from_cfg(ema_cfg(tmp_path / 'a', 4))
@@ -128,6 +130,7 @@ def test_ema_teacher_in_teachers_resumes_exactly(tmp_path):
                for p in straight.model.teachers['ema'].parameters())
 
 
+@pytest.mark.slow
 def test_snapshot_teacher_refreshes_and_resumes_exactly(tmp_path):
     torch.set_num_threads(1)
     straight = Runner.from_cfg(seam_cfg('anchor_r18_demo.py', tmp_path / 'a', 5, every=2))

@@ -41,6 +41,7 @@ def one_line_error(proc, *expected):
     assert all(e in lines[-1] for e in expected), proc.stderr[-2000:]
 
 
+@pytest.mark.slow
 def test_train_refuses_a_hydra_style_key_in_one_line():
     one_line_error(run('tools/train.py', DEMO, '--cfg-options', '+model.x=1'),
                    "key '+model.x' is not a config key path", 'Hydra-style')
@@ -50,6 +51,7 @@ def test_train_refuses_a_hydra_style_key_in_one_line():
 
 @pytest.mark.parametrize('tool', ['tools/train.py', 'tools/benchmark_pretrain.py',
                                   'tools/eval_dense.py'])
+@pytest.mark.slow
 def test_missing_config_and_directory_for_a_file(tool, tmp_path):
     extra = ['--work-dir', str(tmp_path / 'w')] if 'eval_dense' in tool else []
     one_line_error(run(tool, tmp_path / 'nope.py', *extra),
@@ -58,6 +60,7 @@ def test_missing_config_and_directory_for_a_file(tool, tmp_path):
                    f"config file '{tmp_path}' is a directory, expected a file")
 
 
+@pytest.mark.slow
 def test_pretraining_tools_refuse_a_config_of_another_kind(tmp_path):
     expected = ("is not a pretraining config: its model type is 'MaskRCNN'", 'PixPro')
     one_line_error(run('tools/benchmark_pretrain.py', MMDET), *expected)
@@ -68,6 +71,7 @@ def test_pretraining_tools_refuse_a_config_of_another_kind(tmp_path):
                    "key '++x' is not a config key path")
 
 
+@pytest.mark.slow
 def test_export_refuses_missing_checkpoint_and_directory_outputs(tmp_path):
     one_line_error(run('tools/export_backbone.py', tmp_path / 'no.pth', tmp_path / 'o.pth'),
                    f"checkpoint '{tmp_path / 'no.pth'}' does not exist")
@@ -79,6 +83,7 @@ def test_export_refuses_missing_checkpoint_and_directory_outputs(tmp_path):
                    f"output '{tmp_path}' is a folder; give a file name")
 
 
+@pytest.mark.slow
 def test_train_with_a_wrong_pretrained_file_ends_in_the_import_error(tmp_path):
     """A register file as the NeCo demo's (plain) ViT-S/14 start: the import's own one-line
     error, exit code 1, no traceback; so is a file that does not exist."""
@@ -124,6 +129,7 @@ def test_the_tool_error_path_keeps_tracebacks_of_unknown_errors(capsys):
     assert stop.value.code == 3
 
 
+@pytest.mark.slow
 def test_train_with_a_bad_config_value_ends_in_one_line(tmp_path):
     """A value refused when the model is built (``check_choice`` / ``check_number``) is the
     same one-line error through the Runner, exit code 1."""
@@ -285,6 +291,7 @@ def only_stderr_line(proc):
     return lines[0]
 
 
+@pytest.mark.slow
 def test_train_ends_a_missing_resume_file_and_a_missing_data_root_in_one_line(tmp_path):
     assert only_stderr_line(run('tools/train.py', DEMO, '--work-dir', tmp_path / 'w',
                                 '--resume', '/nonexistent.pth')) == \
@@ -298,6 +305,7 @@ def test_train_ends_a_missing_resume_file_and_a_missing_data_root_in_one_line(tm
                                                           tmp_path / 'w2')))
 
 
+@pytest.mark.slow
 def test_make_timm_teacher_and_visualize_views_refuse_bad_inputs_in_one_line(tmp_path):
     """Their own ``except ... sys.exit`` is gone: a bad input is a BadInputError, printed by
     ``run_tool`` as one line (exit code 1)."""
@@ -315,6 +323,7 @@ def test_make_timm_teacher_and_visualize_views_refuse_bad_inputs_in_one_line(tmp
         f"visualize_views: image '{tmp_path / 'nope.jpg'}' does not exist"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the refusal is for machines without GPU')
 def test_gpu_acceptance_without_a_gpu_is_one_line(tmp_path):
     assert only_stderr_line(run('tools/gpu_acceptance.py', '--out', tmp_path / 'ga')) == (

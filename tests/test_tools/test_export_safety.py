@@ -21,6 +21,7 @@ def run_export(*argv):
                           text=True)
 
 
+@pytest.mark.slow
 def test_export_refuses_to_overwrite_its_input(tmp_path):
     ckpt, _ = pixpro_checkpoint(tmp_path)
     size = osp.getsize(ckpt)
@@ -34,6 +35,7 @@ def test_export_refuses_to_overwrite_its_input(tmp_path):
     assert osp.getsize(ckpt) == size and not osp.exists(tmp_path / 'x.pth')
 
 
+@pytest.mark.slow
 def test_export_to_a_folder_is_a_clear_error(tmp_path):
     ckpt, _ = pixpro_checkpoint(tmp_path)
     (tmp_path / 'out').mkdir()
@@ -50,6 +52,7 @@ def test_export_is_all_or_nothing(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['pretrain.pth']
 
 
+@pytest.mark.slow
 def test_export_refuses_non_finite_weights(tmp_path):
     ckpt, model = pixpro_checkpoint(tmp_path)
     state = model.state_dict()
@@ -67,6 +70,7 @@ def test_export_refuses_non_finite_weights(tmp_path):
     (b'', 'is empty (0 bytes)'),
     (b'\xff\xd8\xff\xe0\x00\x10JFIF', 'is not a PyTorch checkpoint (it looks like a JPEG image'),
 ])
+@pytest.mark.slow
 def test_export_says_a_file_is_not_a_checkpoint(tmp_path, content, reason):
     path = tmp_path / 'photo.pth'
     path.write_bytes(content)

@@ -62,6 +62,7 @@ def test_export_loads_into_torchvision_and_names_detectron2(tmp_path):
     assert not any('num_batches_tracked' in k or k.startswith('layer') for k in names)
 
 
+@pytest.mark.slow
 def test_export_momentum_branch_and_errors(tmp_path):
     ckpt, model = pixpro_checkpoint(tmp_path)
     out = str(tmp_path / 'm.pth')

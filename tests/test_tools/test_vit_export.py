@@ -184,6 +184,7 @@ def neco_checkpoint(tmp_path, seed):
 
 @pytest.mark.parametrize('config', ['upernet_vit-s14_dinov2_ln_mln_160k_ade20k-512x512.py',
                                     'upernet_vit-s14_dinov2_ln_mln_20k_voc12aug-512x512.py'])
+@pytest.mark.slow
 def test_a_neco_vit_from_a_dinov2_file_reaches_upernet_unchanged(tmp_path, config):
     """DINOv2-layout file -> NeCo's student (LayerScale, 14 px patches) -> export
     ``mmseg-vit`` -> the S/14 UPerNet configs (ADE20K, VOC): strict load, the same tokens at
@@ -211,6 +212,7 @@ def test_a_neco_vit_from_a_dinov2_file_reaches_upernet_unchanged(tmp_path, confi
     assert seg.decode_head.num_classes == (21 if 'voc' in config else 150)
 
 
+@pytest.mark.slow
 def test_a_neco_vit_loads_into_the_s14_vitdet_mask_rcnn(tmp_path):
     """A NeCo checkpoint (student from a DINOv2-layout file) -> the ViT-S/14 ViTDet-style
     Mask R-CNN: every ViT tensor equal, the same tokens, the /14 map on mmdet's strides 4-64
@@ -238,6 +240,7 @@ def test_a_neco_vit_loads_into_the_s14_vitdet_mask_rcnn(tmp_path):
                                                      (7, 11)]
 
 
+@pytest.mark.slow
 def test_an_official_dinov2_file_exports_to_every_layout(tmp_path):
     """A release file (no ``backbone.`` prefix: was "no tensors under 'backbone.'"), its
     ``.safetensors`` twin and a DDP save export to ``mmdet`` (the ViT's own names: the
