@@ -95,6 +95,23 @@ class CrashAfter(Hook):
             raise Crash('stop')
 
 
+def straight_and_resumed(make_cfg, tmp_path, crash_after):
+    """An uninterrupted run, and a run that crashes after ``crash_after`` iterations and is
+    resumed from its checkpoint (``make_cfg(work_dir)`` builds each config)."""
+    torch.set_num_threads(1)
+    straight = Runner.from_cfg(make_cfg(tmp_path / 'a'))
+    straight.train()
+    crashing = make_cfg(tmp_path / 'b')
+    crashing.custom_hooks.append(dict(type='CrashAfter', after_iter=crash_after))
+    with pytest.raises(Crash):
+        Runner.from_cfg(crashing).train()
+    resumed_cfg = make_cfg(tmp_path / 'b')
+    resumed_cfg.resume = True
+    resumed = Runner.from_cfg(resumed_cfg)
+    resumed.train()
+    return straight, resumed
+
+
 def ema_cfg(work_dir, max_iters):
     """The snapshot demo with an ``EMATeacher`` of the backbone instead (self-distillation
     against a moving average, the BYOL shape), updated by ``MomentumEncoderHook``."""
@@ -107,17 +124,7 @@ def ema_cfg(work_dir, max_iters):
 
 @pytest.mark.slow
 def test_ema_teacher_in_teachers_resumes_exactly(tmp_path):
-    torch.set_num_threads(1)
-    straight = Runner.from_cfg(ema_cfg(tmp_path / 'a', 4))
-    straight.train()
-    crashing = ema_cfg(tmp_path / 'b', 4)
-    crashing.custom_hooks.append(dict(type='CrashAfter', after_iter=2))
-    with pytest.raises(Crash):
-        Runner.from_cfg(crashing).train()
-    resumed_cfg = ema_cfg(tmp_path / 'b', 4)
-    resumed_cfg.resume = True
-    resumed = Runner.from_cfg(resumed_cfg)
-    resumed.train()
+    straight, resumed = straight_and_resumed(lambda d: ema_cfg(d, 4), tmp_path, crash_after=2)
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert set(a) == set(b) and any(k.startswith('teachers.ema.backbone.') for k in a)
     for key in a:
@@ -132,17 +139,8 @@ def test_ema_teacher_in_teachers_resumes_exactly(tmp_path):
 
 @pytest.mark.slow
 def test_snapshot_teacher_refreshes_and_resumes_exactly(tmp_path):
-    torch.set_num_threads(1)
-    straight = Runner.from_cfg(seam_cfg('anchor_r18_demo.py', tmp_path / 'a', 5, every=2))
-    straight.train()
-    crashing = seam_cfg('anchor_r18_demo.py', tmp_path / 'b', 5, every=2)
-    crashing.custom_hooks.append(dict(type='CrashAfter', after_iter=3))
-    with pytest.raises(Crash):
-        Runner.from_cfg(crashing).train()
-    resumed_cfg = seam_cfg('anchor_r18_demo.py', tmp_path / 'b', 5, every=2)
-    resumed_cfg.resume = True
-    resumed = Runner.from_cfg(resumed_cfg)
-    resumed.train()
+    straight, resumed = straight_and_resumed(
+        lambda d: seam_cfg('anchor_r18_demo.py', d, 5, every=2), tmp_path, crash_after=3)
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert set(a) == set(b) and any(k.startswith('teachers.anchor.backbone.') for k in a)
     for key in a:
